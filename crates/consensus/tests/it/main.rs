@@ -1,0 +1,175 @@
+//! Cluster tests of the consensus adapter, named by fault model. Each runs 4 validators on
+//! commonware's deterministic runtime (seeded, simulated time) and simulated network.
+
+mod app;
+mod harness;
+
+use commonware_cryptography::Digestible as _;
+use commonware_runtime::{deterministic, Clock as _, Runner as _};
+use harness::{Cluster, Ed25519, Suite};
+use std::time::Duration;
+
+const N: usize = 4;
+const ALL: [usize; 4] = [0, 1, 2, 3];
+
+fn runner(seed: u64) -> deterministic::Runner {
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            // Simulated time: a hung cluster fails the test instead of hanging it.
+            .with_timeout(Some(Duration::from_secs(900))),
+    )
+}
+
+fn n4_finalizes<T: Suite>() {
+    runner(1).start(|context| async move {
+        let mut cluster = Cluster::<T>::new(context, N).await;
+        for i in 0..N {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&ALL, 20).await;
+        cluster.assert_no_fork();
+        for i in 0..N {
+            let checked = cluster.verify_certificates(i);
+            assert!(checked >= 10, "validator {i}: only {checked} certificates");
+            let tip = cluster.validators[i].as_ref().unwrap().finalized_tip();
+            assert!(tip.is_some_and(|(h, _)| h >= 20));
+        }
+        // Blocks and certificates are also served by consensus storage.
+        let v0 = cluster.validators[0].as_ref().unwrap();
+        let stored = v0.block(10).await.expect("block 10 stored");
+        assert_eq!(Some(stored.digest()), cluster.apps[0].digest_at(10));
+    });
+}
+
+fn n4_f1_crash<T: Suite>() {
+    runner(2).start(|context| async move {
+        let mut cluster = Cluster::<T>::new(context, N).await;
+        for i in 0..N {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&ALL, 5).await;
+        cluster.crash(3).await;
+        let at_crash = cluster.height(0);
+        cluster.wait_for(&[0, 1, 2], at_crash + 20).await;
+        cluster.assert_no_fork();
+    });
+}
+
+fn n4_crash_restart_catches_up<T: Suite>() {
+    runner(3).start(|context| async move {
+        let mut cluster = Cluster::<T>::new(context, N).await;
+        for i in 0..N {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&ALL, 10).await;
+        cluster.crash(3).await;
+        let before = cluster.height(3);
+        cluster.wait_for(&[0, 1, 2], before + 25).await;
+        // Restart over the same storage partitions and the same (durable) app store.
+        cluster.start(3).await;
+        let target = cluster.height(0);
+        cluster.wait_for(&ALL, target).await;
+        assert_eq!(cluster.apps[3].digest_at(target), cluster.apps[0].digest_at(target));
+        let tip = cluster.validators[3].as_ref().unwrap().finalized_tip();
+        assert!(tip.is_some_and(|(h, _)| h >= target));
+        cluster.assert_no_fork();
+        // It keeps participating afterwards.
+        cluster.wait_for(&ALL, target + 5).await;
+        for i in 0..N { let st = cluster.apps[i].store.lock().unwrap(); eprintln!("v{i} h={:?} deliveries={} redeliveries={} certs={} now={:?}", st.finalized.last_key_value().map(|(h,_)|*h), st.deliveries, st.redeliveries, st.finalized.values().filter(|f| f.certificate.is_some()).count(), cluster.context.current()); }
+    });
+}
+
+fn n4_late_joiner_syncs<T: Suite>() {
+    runner(4).start(|context| async move {
+        let mut cluster = Cluster::<T>::new(context, N).await;
+        for i in 0..3 {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&[0, 1, 2], 20).await;
+        cluster.start(3).await;
+        let target = cluster.height(0);
+        cluster.wait_for(&[3], target).await;
+        assert_eq!(cluster.apps[3].digest_at(target), cluster.apps[0].digest_at(target));
+        assert_eq!(cluster.apps[3].digest_at(1), cluster.apps[1].digest_at(1));
+        cluster.assert_no_fork();
+        cluster.wait_for(&ALL, target + 5).await;
+    });
+}
+
+fn n4_partition_2_2_halts_then_heals<T: Suite>() {
+    runner(5).start(|context| async move {
+        let mut cluster = Cluster::<T>::new(context, N).await;
+        for i in 0..N {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&ALL, 10).await;
+        cluster.cut(&[0, 1], &[2, 3]).await;
+        // Let in-flight messages land, then watch: no side has a quorum, nothing may finalize.
+        cluster.context.sleep(Duration::from_secs(2)).await;
+        let frozen: Vec<u64> = (0..N).map(|i| cluster.height(i)).collect();
+        cluster.context.sleep(Duration::from_secs(30)).await;
+        let after: Vec<u64> = (0..N).map(|i| cluster.height(i)).collect();
+        assert_eq!(frozen, after, "finality must stop during a 2|2 partition");
+        eprintln!("frozen {frozen:?} after {after:?}");
+        cluster.assert_no_fork();
+        cluster.link(&[0, 1], &[2, 3]).await;
+        let top = *after.iter().max().unwrap();
+        cluster.wait_for(&ALL, top + 10).await;
+        cluster.assert_no_fork();
+    });
+}
+
+/// Finalized digests of validator 0 up to `height`, plus the runtime's audit fingerprint.
+fn history<T: Suite>(seed: u64, height: u64) -> (Vec<String>, String) {
+    runner(seed).start(|context| async move {
+        let mut cluster = Cluster::<T>::new(context, N).await;
+        for i in 0..N {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&ALL, height).await;
+        let digests = cluster.apps[0]
+            .history()
+            .range(..=height)
+            .map(|(h, f)| format!("{h}:{}", f.digest))
+            .collect();
+        (digests, cluster.context.auditor().state())
+    })
+}
+
+fn same_seed_same_history<T: Suite>() {
+    let first = history::<T>(42, 15);
+    let second = history::<T>(42, 15);
+    assert_eq!(first.0.len(), 16);
+    assert_eq!(first, second);
+}
+
+#[test]
+fn n4_finalizes_ed25519() {
+    n4_finalizes::<Ed25519>();
+}
+
+#[test]
+fn n4_f1_crash_ed25519() {
+    n4_f1_crash::<Ed25519>();
+}
+
+#[test]
+fn n4_crash_restart_catches_up_ed25519() {
+    n4_crash_restart_catches_up::<Ed25519>();
+}
+
+#[test]
+fn n4_late_joiner_syncs_ed25519() {
+    n4_late_joiner_syncs::<Ed25519>();
+}
+
+#[test]
+fn n4_partition_2_2_halts_then_heals_ed25519() {
+    n4_partition_2_2_halts_then_heals::<Ed25519>();
+}
+
+#[test]
+fn same_seed_same_history_ed25519() {
+    same_seed_same_history::<Ed25519>();
+}

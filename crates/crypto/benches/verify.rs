@@ -1,0 +1,2 @@
+//! Placeholder until the crypto bench lands.
+fn main() {}

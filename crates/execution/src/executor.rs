@@ -1,0 +1,243 @@
+//! Block execution.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use meridian_types::{merkle_root, Address, ChainId, Encode, Hash32, HashFn, Receipt, SignedTx};
+
+use crate::context::TxContext;
+use crate::overlay::{Overlay, StateRead, WriteSet};
+use crate::{codes, Module, ModuleError};
+
+/// Checks a transaction's signature. The node implements it with a verify-once cache, so a
+/// signature checked when the transaction entered the mempool is not checked again here.
+pub trait TxAuthenticator {
+    fn authenticate(&self, tx: &SignedTx, tx_hash: &Hash32) -> bool;
+}
+
+/// The block being executed.
+#[derive(Clone, Debug)]
+pub struct BlockEnv {
+    pub chain_id: ChainId,
+    pub height: u64,
+    pub time_ms: u64,
+}
+
+/// How to treat a transaction that may not be included at all (bad signature, wrong chain,
+/// expired, wrong nonce): a proposer drops it; a verifier rejects the whole block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecMode {
+    Propose,
+    Verify,
+}
+
+/// Why a transaction cannot be included in a block. Stable codes via `code()`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    #[error("transaction is for chain {0}")]
+    WrongChain(String),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("transaction expired at height {expiry}, block height is {height}")]
+    Expired { expiry: u64, height: u64 },
+    #[error("nonce {got}, expected {expected}")]
+    BadNonce { got: u64, expected: u64 },
+    #[error("transaction appears twice in the block")]
+    Duplicate,
+}
+
+impl AdmissionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmissionError::WrongChain(_) => codes::WRONG_CHAIN,
+            AdmissionError::BadSignature => codes::BAD_SIGNATURE,
+            AdmissionError::Expired { .. } => codes::EXPIRED,
+            AdmissionError::BadNonce { .. } => codes::BAD_NONCE,
+            AdmissionError::Duplicate => codes::DUPLICATE,
+        }
+    }
+}
+
+/// The result of executing a block.
+#[derive(Debug, Default)]
+pub struct BlockOutcome {
+    /// Transactions actually included, in order (in `Propose` mode some may have been dropped).
+    pub txs: Vec<SignedTx>,
+    pub tx_hashes: Vec<Hash32>,
+    pub receipts: Vec<Receipt>,
+    /// All state writes of the block, ordered by key.
+    pub writes: WriteSet,
+    pub tx_root: Hash32,
+    pub receipts_root: Hash32,
+    /// Transactions dropped in `Propose` mode, with the reason.
+    pub dropped: Vec<(Hash32, AdmissionError)>,
+}
+
+/// State key of an account's next nonce.
+pub fn nonce_key(addr: &Address) -> Vec<u8> {
+    let mut k = b"auth/nonce/".to_vec();
+    k.extend_from_slice(&addr.0);
+    k
+}
+
+fn read_nonce(state: &dyn StateRead, addr: &Address) -> u64 {
+    state
+        .get(&nonce_key(addr))
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// Runs transactions through the registered modules.
+#[derive(Clone)]
+pub struct Executor {
+    modules: BTreeMap<&'static str, Arc<dyn Module>>,
+}
+
+impl Executor {
+    pub fn new(modules: Vec<Arc<dyn Module>>) -> Self {
+        Self {
+            modules: modules.into_iter().map(|m| (m.name(), m)).collect(),
+        }
+    }
+
+    /// The next nonce an account must use, as seen by `state`.
+    pub fn next_nonce(state: &dyn StateRead, addr: &Address) -> u64 {
+        read_nonce(state, addr)
+    }
+
+    /// Checks whether a transaction may be included at `env` given `state`.
+    pub fn admit(
+        &self,
+        hash: &dyn HashFn,
+        auth: &dyn TxAuthenticator,
+        state: &dyn StateRead,
+        env: &BlockEnv,
+        tx: &SignedTx,
+        tx_hash: &Hash32,
+    ) -> Result<Address, AdmissionError> {
+        if tx.body.chain_id != env.chain_id {
+            return Err(AdmissionError::WrongChain(tx.body.chain_id.to_string()));
+        }
+        if tx.body.expiry_height < env.height {
+            return Err(AdmissionError::Expired {
+                expiry: tx.body.expiry_height,
+                height: env.height,
+            });
+        }
+        let sender = Address::from_public_key(hash, &tx.body.sender);
+        let expected = read_nonce(state, &sender);
+        if tx.body.nonce != expected {
+            return Err(AdmissionError::BadNonce {
+                got: tx.body.nonce,
+                expected,
+            });
+        }
+        if !auth.authenticate(tx, tx_hash) {
+            return Err(AdmissionError::BadSignature);
+        }
+        Ok(sender)
+    }
+
+    /// Executes `txs` in order on top of `base`.
+    ///
+    /// In [`ExecMode::Verify`] any inadmissible transaction makes the whole block invalid
+    /// (returned as `Err((index, reason))`); in [`ExecMode::Propose`] it is dropped.
+    pub fn execute_block(
+        &self,
+        hash: &dyn HashFn,
+        auth: &dyn TxAuthenticator,
+        base: &dyn StateRead,
+        env: &BlockEnv,
+        txs: Vec<SignedTx>,
+        mode: ExecMode,
+    ) -> Result<BlockOutcome, (usize, AdmissionError)> {
+        let mut block_state = Overlay::new(base);
+        let mut out = BlockOutcome::default();
+        let mut seen = std::collections::HashSet::new();
+        for (i, tx) in txs.into_iter().enumerate() {
+            let tx_hash = tx.hash(hash);
+            let admitted = if seen.contains(&tx_hash) {
+                Err(AdmissionError::Duplicate)
+            } else {
+                self.admit(hash, auth, &block_state, env, &tx, &tx_hash)
+            };
+            let sender = match admitted {
+                Ok(s) => s,
+                Err(e) => match mode {
+                    ExecMode::Verify => return Err((i, e)),
+                    ExecMode::Propose => {
+                        out.dropped.push((tx_hash, e));
+                        continue;
+                    }
+                },
+            };
+            seen.insert(tx_hash);
+            let index = u32::try_from(out.txs.len()).unwrap_or(u32::MAX);
+            let result = self.run_call(hash, &block_state, env, &tx, sender, tx_hash);
+            let (code, message, events) = match result {
+                Ok((writes, events)) => {
+                    block_state.merge(writes);
+                    (codes::OK.to_string(), String::new(), events)
+                }
+                Err(e) => {
+                    let mut msg = e.message;
+                    msg.truncate(meridian_types::MAX_ERROR_MESSAGE_LEN);
+                    (e.code, msg, Vec::new())
+                }
+            };
+            // The nonce advances whether or not the call succeeded.
+            block_state.set(
+                nonce_key(&sender),
+                Some((tx.body.nonce + 1).to_be_bytes().to_vec()),
+            );
+            out.receipts.push(Receipt {
+                tx_hash,
+                height: env.height,
+                index,
+                sender,
+                code,
+                message,
+                events,
+            });
+            out.tx_hashes.push(tx_hash);
+            out.txs.push(tx);
+        }
+        out.writes = block_state.into_writes();
+        out.tx_root = merkle_root(hash, &out.tx_hashes);
+        let receipt_hashes: Vec<Hash32> = out
+            .receipts
+            .iter()
+            .map(|r| hash.hash(&r.encode()))
+            .collect();
+        out.receipts_root = merkle_root(hash, &receipt_hashes);
+        Ok(out)
+    }
+
+    fn run_call(
+        &self,
+        hash: &dyn HashFn,
+        state: &dyn StateRead,
+        env: &BlockEnv,
+        tx: &SignedTx,
+        sender: Address,
+        tx_hash: Hash32,
+    ) -> Result<(WriteSet, Vec<meridian_types::Event>), ModuleError> {
+        let call = &tx.body.call;
+        let module = self.modules.get(call.module.as_str()).ok_or_else(|| {
+            ModuleError::new(codes::UNKNOWN_MODULE, format!("no module {}", call.module))
+        })?;
+        let mut ctx = TxContext::new(
+            module.name(),
+            state,
+            hash,
+            sender,
+            &env.chain_id,
+            env.height,
+            env.time_ms,
+            tx_hash,
+        );
+        module.execute(&mut ctx, &call.method, &call.args)?;
+        Ok(ctx.finish())
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests for meridian-storage (one binary, one module per concern).
+
+mod common;
+mod durability;
+mod pipeline;
+mod proofs;
+mod props;
+mod roundtrip;
