@@ -80,7 +80,10 @@ where
             .await?;
         if block.parent() != parent_digest || block.height().get() != height {
             // A malformed proposal would only be rejected by every peer; skip the slot instead.
-            warn!(height, "application proposed a block that does not extend the parent");
+            warn!(
+                height,
+                "application proposed a block that does not extend the parent"
+            );
             return None;
         }
         Some(Digested::compute(block, &Sequential).await)

@@ -10,13 +10,8 @@ use commonware_consensus::{
     types::Height,
     Heightable as _, Reporter,
 };
-use commonware_cryptography::{Digestible as _, Digested};
-use commonware_utils::{
-    acknowledgement::Exact,
-    channel::mpsc,
-    sync::Mutex,
-    Acknowledgement as _,
-};
+use commonware_cryptography::{Digested, Digestible as _};
+use commonware_utils::{acknowledgement::Exact, channel::mpsc, sync::Mutex, Acknowledgement as _};
 use std::sync::Arc;
 use tracing::{debug, error};
 
@@ -42,7 +37,9 @@ impl<B: ChainBlock> Clone for MarshalReporter<B> {
 }
 
 impl<B: ChainBlock> MarshalReporter<B> {
-    pub(crate) fn new(tip: Tip<B::Digest>) -> (Self, mpsc::UnboundedReceiver<(Digested<B>, Exact)>) {
+    pub(crate) fn new(
+        tip: Tip<B::Digest>,
+    ) -> (Self, mpsc::UnboundedReceiver<(Digested<B>, Exact)>) {
         let (blocks, receiver) = mpsc::unbounded_channel();
         (Self { blocks, tip }, receiver)
     }
@@ -82,7 +79,11 @@ where
     while let Some((block, ack)) = blocks.recv().await {
         let height = block.height();
         let finalization = certificate_for(&marshal, height, &block).await;
-        debug!(height = height.get(), with_certificate = finalization.is_some(), "delivering finalized block");
+        debug!(
+            height = height.get(),
+            with_certificate = finalization.is_some(),
+            "delivering finalized block"
+        );
         if let Err(err) = app.finalized(block, finalization).await {
             error!(height = height.get(), %err, "application failed to apply finalized block; stopping");
             // Dropping `ack` stops marshal: a block we could not keep must not count as processed.

@@ -19,7 +19,7 @@
 //! # Using it
 //!
 //! Implement [`Application`] for your executor + storage, pick a [`ConsensusScheme`]
-//! ([`Ed25519Scheme`] for the `intl` suite), register the five p2p [`channel`]s and call
+//! ([`Ed25519Scheme`] for the `intl` suite, [`Sm2Scheme`] for `sm`), register the five p2p [`channel`]s and call
 //! [`start_validator`]. On real sockets, [`net::run_validator`] does the p2p part (authenticated,
 //! encrypted links; only configured peers may connect). Tests use commonware's deterministic
 //! runtime and simulated network; see `tests/it`.
@@ -37,5 +37,5 @@ pub use application::{Ancestors, Application, BlockContext};
 pub use block::ChainBlock;
 pub use commonware_cryptography::Digested;
 pub use error::Error;
-pub use scheme::{consensus_namespace, p2p_namespace, ConsensusScheme, Ed25519Scheme};
+pub use scheme::{consensus_namespace, p2p_namespace, ConsensusScheme, Ed25519Scheme, Sm2Scheme};
 pub use validator::{channel, start_validator, Channels, Timeouts, Validator, ValidatorConfig};

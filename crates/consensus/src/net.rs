@@ -21,7 +21,7 @@ use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
 };
-use commonware_utils::{ordered::Map, NZU32, NZUsize};
+use commonware_utils::{ordered::Map, NZUsize, NZU32};
 use rand_core::CryptoRng;
 use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, time::Duration};
 
@@ -86,7 +86,7 @@ where
         },
         cups::Version::V1,
     );
-    let namespace = p2p_namespace(&config.chain_id);
+    let namespace = p2p_namespace(&config.chain_id)?;
     let p2p_config = if net.local {
         lookup::Config::local(
             handshake,

@@ -12,16 +12,25 @@ use bytes::Bytes;
 use commonware_broadcast::buffered;
 use commonware_codec::Encode as _;
 use commonware_consensus::{
-    marshal::{self, core::Mailbox, resolver::p2p as marshal_resolver, standard::{Inline, Standard}},
+    marshal::{
+        self,
+        core::Mailbox,
+        resolver::p2p as marshal_resolver,
+        standard::{Inline, Standard},
+    },
     simplex::{self, elector::RoundRobin, scheme::Scheme as SimplexScheme},
     types::{Epoch, FixedEpocher, Height, ViewDelta},
 };
-use commonware_cryptography::{certificate::ConstantProvider, sha256::Sha256, Digested, Digestible as _, Signer as _};
+use commonware_cryptography::{
+    certificate::ConstantProvider, sha256::Sha256, Digested, Digestible as _, Signer as _,
+};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{buffer::paged::CacheRef, Clock, Handle, Metrics, Spawner, Storage};
 use commonware_storage::archive::immutable;
-use commonware_utils::{channel::oneshot, ordered::Set, sync::Mutex, NZDuration, NZU16, NZU64, NZUsize};
+use commonware_utils::{
+    channel::oneshot, ordered::Set, sync::Mutex, NZDuration, NZUsize, NZU16, NZU64,
+};
 use futures::future::{select, select_all, Either};
 use rand_core::CryptoRng;
 use std::{
@@ -93,8 +102,9 @@ impl Default for Timeouts {
 
 /// Configuration of one validator.
 pub struct ValidatorConfig<S: ConsensusScheme, B: ChainBlock> {
-    /// Canonical bytes of the chain id. Bound into every vote (see [`consensus_namespace`]).
-    pub chain_id: Vec<u8>,
+    /// The chain id (1..=64 bytes, as in genesis). Bound into every vote (see
+    /// [`consensus_namespace`]).
+    pub chain_id: String,
     /// This validator's identity key (votes and p2p).
     pub signer: S::Signer,
     /// The validator set from genesis, in any order (sorted internally; all nodes agree).
@@ -119,7 +129,7 @@ pub struct ValidatorConfig<S: ConsensusScheme, B: ChainBlock> {
 impl<S: ConsensusScheme, B: ChainBlock> ValidatorConfig<S, B> {
     /// A config with default timing and buffer sizes.
     pub fn new(
-        chain_id: impl Into<Vec<u8>>,
+        chain_id: impl Into<String>,
         signer: S::Signer,
         participants: Vec<S::PublicKey>,
         partition_prefix: impl Into<String>,
@@ -142,9 +152,7 @@ impl<S: ConsensusScheme, B: ChainBlock> ValidatorConfig<S, B> {
     /// Checks what the engines would otherwise assert on (they panic).
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |msg: &str| Err(Error::InvalidConfig(msg.to_string()));
-        if self.chain_id.is_empty() {
-            return bad("chain_id must not be empty");
-        }
+        consensus_namespace(&self.chain_id)?;
         if self.participants.is_empty() {
             return bad("participants must not be empty");
         }
@@ -264,7 +272,7 @@ where
     X: Blocker<PublicKey = S::PublicKey>,
 {
     config.validate()?;
-    let namespace = consensus_namespace(&config.chain_id);
+    let namespace = consensus_namespace(&config.chain_id)?;
     let public_key = config.signer.public_key();
     let participants = Set::from_iter_dedup(config.participants.iter().cloned());
     let scheme = <S as ConsensusScheme>::signer(&namespace, participants, config.signer.clone())
@@ -330,7 +338,12 @@ const REPLAY_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
 /// last block of an epoch, so a finite epoch would stall the chain at its boundary.)
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
 
-fn archive_config<C>(prefix: &str, name: &str, page_cache: &CacheRef, codec_config: C) -> immutable::Config<C> {
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
     immutable::Config {
         metadata_partition: format!("{prefix}-{name}-metadata"),
         freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
@@ -396,7 +409,12 @@ where
     .map_err(|e| Error::Storage(e.to_string()))?;
     let blocks = immutable::Archive::init(
         context.child("blocks"),
-        archive_config(&prefix, "blocks", &page_cache, config.block_codec_config.clone()),
+        archive_config(
+            &prefix,
+            "blocks",
+            &page_cache,
+            config.block_codec_config.clone(),
+        ),
     )
     .await
     .map_err(|e| Error::Storage(e.to_string()))?;

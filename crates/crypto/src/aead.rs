@@ -125,7 +125,7 @@ pub fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sm4::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit as _};
+    use sm4::cipher::{BlockCipherDecrypt, BlockCipherEncrypt};
 
     fn hx(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
@@ -158,8 +158,8 @@ mod tests {
     /// RFC 8998 Appendix A.1: SM4-GCM.
     #[test]
     fn sm4_gcm_rfc8998_vector() {
-        let key = SymmetricKey::from_bytes(Suite::Sm, &hx("0123456789abcdeffedcba9876543210"))
-            .unwrap();
+        let key =
+            SymmetricKey::from_bytes(Suite::Sm, &hx("0123456789abcdeffedcba9876543210")).unwrap();
         let nonce = hx("00001234567800000000abcd");
         let aad = hx("feedfacedeadbeeffeedfacedeadbeefabaddad2");
         let pt = hx(concat!(
@@ -203,26 +203,41 @@ mod tests {
     #[test]
     fn tampering_and_misuse_are_rejected() {
         for suite in Suite::ALL {
-            let key = SymmetricKey::from_bytes(suite, &vec![7u8; SymmetricKey::len_for(suite)])
-                .unwrap();
+            let key =
+                SymmetricKey::from_bytes(suite, &vec![7u8; SymmetricKey::len_for(suite)]).unwrap();
             let nonce = [1u8; NONCE_LEN];
             let sealed = seal(&key, &nonce, b"aad", b"secret payload").unwrap();
             assert_eq!(sealed.len(), 14 + TAG_LEN);
             for i in [0, 5, sealed.len() - 1] {
                 let mut bad = sealed.clone();
                 bad[i] ^= 1;
-                assert_eq!(open(&key, &nonce, b"aad", &bad), Err(CryptoError::OpenFailed));
+                assert_eq!(
+                    open(&key, &nonce, b"aad", &bad),
+                    Err(CryptoError::OpenFailed)
+                );
             }
-            assert_eq!(open(&key, &nonce, b"aaD", &sealed), Err(CryptoError::OpenFailed));
-            assert_eq!(open(&key, &[2u8; 12], b"aad", &sealed), Err(CryptoError::OpenFailed));
-            assert_eq!(open(&key, &nonce, b"aad", &sealed[..15]), Err(CryptoError::OpenFailed));
+            assert_eq!(
+                open(&key, &nonce, b"aaD", &sealed),
+                Err(CryptoError::OpenFailed)
+            );
+            assert_eq!(
+                open(&key, &[2u8; 12], b"aad", &sealed),
+                Err(CryptoError::OpenFailed)
+            );
+            assert_eq!(
+                open(&key, &nonce, b"aad", &sealed[..15]),
+                Err(CryptoError::OpenFailed)
+            );
             assert_eq!(
                 open(&key, &[0u8; 11], b"aad", &sealed),
                 Err(CryptoError::InvalidNonceLength)
             );
-            let other = SymmetricKey::from_bytes(suite, &vec![8u8; SymmetricKey::len_for(suite)])
-                .unwrap();
-            assert_eq!(open(&other, &nonce, b"aad", &sealed), Err(CryptoError::OpenFailed));
+            let other =
+                SymmetricKey::from_bytes(suite, &vec![8u8; SymmetricKey::len_for(suite)]).unwrap();
+            assert_eq!(
+                open(&other, &nonce, b"aad", &sealed),
+                Err(CryptoError::OpenFailed)
+            );
             assert!(format!("{key:?}").contains("REDACTED"));
         }
         assert_eq!(

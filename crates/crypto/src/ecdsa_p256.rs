@@ -13,7 +13,8 @@ use p256::ecdsa::{signature::Verifier as _, Signature, VerifyingKey};
 ///
 /// High-`s` signatures are accepted (X.509 issuers do not normalise `s`).
 pub fn verify_p256(pubkey_sec1: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
-    let key = VerifyingKey::from_sec1_bytes(pubkey_sec1).map_err(|_| CryptoError::InvalidPublicKey)?;
+    let key =
+        VerifyingKey::from_sec1_bytes(pubkey_sec1).map_err(|_| CryptoError::InvalidPublicKey)?;
     let sig = if sig.len() == 64 {
         Signature::from_slice(sig)
     } else {
@@ -55,16 +56,10 @@ mod tests {
             "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
         ))
         .unwrap();
-        let derived = p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(
-            sk.verifying_key(),
-            false,
-        );
+        let derived = sk.verifying_key().to_sec1_point(false);
         assert_eq!(derived.as_bytes(), pubkey().as_slice());
         // Compressed key and DER signature are accepted too.
-        let compressed = p256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(
-            sk.verifying_key(),
-            true,
-        );
+        let compressed = sk.verifying_key().to_sec1_point(true);
         let der = Signature::from_slice(&sig).unwrap().to_der();
         verify_p256(compressed.as_bytes(), b"sample", der.as_bytes()).unwrap();
     }

@@ -222,7 +222,12 @@ impl PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({}, {})", self.suite(), hex::encode(self.as_bytes()))
+        write!(
+            f,
+            "PublicKey({}, {})",
+            self.suite(),
+            hex::encode(self.as_bytes())
+        )
     }
 }
 
@@ -285,7 +290,12 @@ impl Signature {
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({}, {})", self.suite(), hex::encode(self.as_bytes()))
+        write!(
+            f,
+            "Signature({}, {})",
+            self.suite(),
+            hex::encode(self.as_bytes())
+        )
     }
 }
 

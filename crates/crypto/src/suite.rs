@@ -262,7 +262,9 @@ impl Hasher {
 
 impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Hasher").field("suite", &self.suite()).finish()
+        f.debug_struct("Hasher")
+            .field("suite", &self.suite())
+            .finish()
     }
 }
 

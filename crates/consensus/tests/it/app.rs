@@ -3,7 +3,9 @@
 //! executor does with its JMT root.
 
 use bytes::{BufMut, Bytes};
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write};
+use commonware_codec::{
+    Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write,
+};
 use commonware_consensus::{types::Height, Heightable};
 use commonware_cryptography::{
     sha256::{Digest, Sha256},
@@ -212,7 +214,10 @@ impl<P: PublicKey> Application<TestBlock, P> for TestApp<P> {
         };
         if let Some(existing) = store.finalized.get(&height) {
             // At-least-once delivery: a redelivered block must be the same block.
-            assert_eq!(existing.digest, entry.digest, "two different finalized blocks at {height}");
+            assert_eq!(
+                existing.digest, entry.digest,
+                "two different finalized blocks at {height}"
+            );
             store.redeliveries += 1;
             return Ok(());
         }
@@ -221,7 +226,11 @@ impl<P: PublicKey> Application<TestBlock, P> for TestApp<P> {
                 .finalized
                 .get(&(height - 1))
                 .unwrap_or_else(|| panic!("finalized {height} delivered before its parent"));
-            assert_eq!(parent.digest, block.inner().parent, "finalized chain broken at {height}");
+            assert_eq!(
+                parent.digest,
+                block.inner().parent,
+                "finalized chain broken at {height}"
+            );
         }
         store.finalized.insert(height, entry);
         Ok(())

@@ -14,7 +14,7 @@ use meridian_consensus::{
 };
 use std::time::Duration;
 
-pub const CHAIN_ID: &[u8] = b"meridian-test-1";
+pub const CHAIN_ID: &str = "meridian-test-1";
 pub const QUOTA: Quota = Quota::per_second(NZU32!(10_000));
 pub const LINK: Link = Link {
     latency: Duration::from_millis(10),
@@ -26,6 +26,22 @@ pub const LINK: Link = Link {
 pub trait Suite: 'static {
     type Scheme: ConsensusScheme + SimplexScheme<Digest>;
     fn signers(n: usize) -> Vec<<Self::Scheme as ConsensusScheme>::Signer>;
+}
+
+pub struct Sm2;
+
+impl Suite for Sm2 {
+    type Scheme = meridian_consensus::Sm2Scheme;
+
+    fn signers(n: usize) -> Vec<meridian_crypto::sm2dsa::PrivateKey> {
+        (0..n)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                meridian_crypto::sm2dsa::PrivateKey::derive_from_seed(&seed)
+            })
+            .collect()
+    }
 }
 
 pub struct Ed25519;
@@ -83,7 +99,10 @@ impl<T: Suite> Cluster<T> {
 
     /// Starts (or restarts, over the same storage and app store) validator `i`.
     pub async fn start(&mut self, i: usize) {
-        assert!(self.validators[i].is_none(), "validator {i} already running");
+        assert!(
+            self.validators[i].is_none(),
+            "validator {i} already running"
+        );
         let me = self.participants[i].clone();
         let control = self.oracle.control(me.clone());
         let mut pairs = Vec::new();
@@ -184,19 +203,26 @@ impl<T: Suite> Cluster<T> {
     /// namespace only. Returns how many were checked.
     pub fn verify_certificates(&mut self, i: usize) -> usize {
         let set = Set::from_iter_dedup(self.participants.iter().cloned());
-        let verifier =
-            <T::Scheme as ConsensusScheme>::verifier(&consensus_namespace(CHAIN_ID), set.clone());
-        let other_chain =
-            <T::Scheme as ConsensusScheme>::verifier(&consensus_namespace(b"other-chain"), set);
+        let verifier = <T::Scheme as ConsensusScheme>::verifier(
+            &consensus_namespace(CHAIN_ID).unwrap(),
+            set.clone(),
+        );
+        let other_chain = <T::Scheme as ConsensusScheme>::verifier(
+            &consensus_namespace("other-chain").unwrap(),
+            set,
+        );
         let cfg = <T::Scheme as commonware_cryptography::certificate::Verifier>::certificate_codec_config_unbounded();
         let mut checked = 0;
         for (height, entry) in self.apps[i].history() {
             let Some(bytes) = entry.certificate else {
                 continue;
             };
-            let finalization =
-                Finalization::<T::Scheme, Digest>::decode_cfg(bytes, &cfg).expect("certificate decodes");
-            assert_eq!(finalization.proposal.payload, entry.digest, "certificate names block {height}");
+            let finalization = Finalization::<T::Scheme, Digest>::decode_cfg(bytes, &cfg)
+                .expect("certificate decodes");
+            assert_eq!(
+                finalization.proposal.payload, entry.digest,
+                "certificate names block {height}"
+            );
             assert!(
                 finalization.verify(&mut self.context, &verifier, &Sequential),
                 "certificate at {height} verifies"

@@ -6,7 +6,7 @@ mod harness;
 
 use commonware_cryptography::Digestible as _;
 use commonware_runtime::{deterministic, Clock as _, Runner as _};
-use harness::{Cluster, Ed25519, Suite};
+use harness::{Cluster, Ed25519, Sm2, Suite};
 use std::time::Duration;
 
 const N: usize = 4;
@@ -70,13 +70,15 @@ fn n4_crash_restart_catches_up<T: Suite>() {
         cluster.start(3).await;
         let target = cluster.height(0);
         cluster.wait_for(&ALL, target).await;
-        assert_eq!(cluster.apps[3].digest_at(target), cluster.apps[0].digest_at(target));
+        assert_eq!(
+            cluster.apps[3].digest_at(target),
+            cluster.apps[0].digest_at(target)
+        );
         let tip = cluster.validators[3].as_ref().unwrap().finalized_tip();
         assert!(tip.is_some_and(|(h, _)| h >= target));
         cluster.assert_no_fork();
         // It keeps participating afterwards.
         cluster.wait_for(&ALL, target + 5).await;
-        for i in 0..N { let st = cluster.apps[i].store.lock().unwrap(); eprintln!("v{i} h={:?} deliveries={} redeliveries={} certs={} now={:?}", st.finalized.last_key_value().map(|(h,_)|*h), st.deliveries, st.redeliveries, st.finalized.values().filter(|f| f.certificate.is_some()).count(), cluster.context.current()); }
     });
 }
 
@@ -90,7 +92,10 @@ fn n4_late_joiner_syncs<T: Suite>() {
         cluster.start(3).await;
         let target = cluster.height(0);
         cluster.wait_for(&[3], target).await;
-        assert_eq!(cluster.apps[3].digest_at(target), cluster.apps[0].digest_at(target));
+        assert_eq!(
+            cluster.apps[3].digest_at(target),
+            cluster.apps[0].digest_at(target)
+        );
         assert_eq!(cluster.apps[3].digest_at(1), cluster.apps[1].digest_at(1));
         cluster.assert_no_fork();
         cluster.wait_for(&ALL, target + 5).await;
@@ -111,7 +116,6 @@ fn n4_partition_2_2_halts_then_heals<T: Suite>() {
         cluster.context.sleep(Duration::from_secs(30)).await;
         let after: Vec<u64> = (0..N).map(|i| cluster.height(i)).collect();
         assert_eq!(frozen, after, "finality must stop during a 2|2 partition");
-        eprintln!("frozen {frozen:?} after {after:?}");
         cluster.assert_no_fork();
         cluster.link(&[0, 1], &[2, 3]).await;
         let top = *after.iter().max().unwrap();
@@ -172,4 +176,93 @@ fn n4_partition_2_2_halts_then_heals_ed25519() {
 #[test]
 fn same_seed_same_history_ed25519() {
     same_seed_same_history::<Ed25519>();
+}
+
+/// The production p2p path (`net::run_validator`: authenticated, encrypted lookup network with a
+/// fixed peer list) on the deterministic runtime's in-memory sockets.
+fn n4_authenticated_p2p_finalizes<T: Suite>() {
+    use commonware_cryptography::Signer as _;
+    use commonware_runtime::Supervisor as _;
+    use meridian_consensus::{
+        net::{run_validator, NetConfig},
+        ValidatorConfig,
+    };
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    runner(6).start(|context| async move {
+        let signers = T::signers(N);
+        let keys: Vec<_> = signers.iter().map(|s| s.public_key()).collect();
+        let addr = |i: usize| SocketAddr::from((Ipv4Addr::LOCALHOST, 4000 + i as u16));
+        let peers: Vec<_> = keys
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, k)| (k, addr(i)))
+            .collect();
+        let apps: Vec<app::TestApp<_>> = (0..N).map(|_| app::TestApp::default()).collect();
+        let mut validators = Vec::new();
+        for (i, signer) in signers.into_iter().enumerate() {
+            let config = ValidatorConfig::<T::Scheme, app::TestBlock>::new(
+                harness::CHAIN_ID,
+                signer,
+                keys.clone(),
+                format!("node-{i}"),
+                (),
+            );
+            let net = NetConfig::new(addr(i), peers.clone(), true);
+            let node = context.child("node").with_attribute("index", i);
+            validators.push(
+                run_validator(node, config, net, apps[i].clone())
+                    .await
+                    .unwrap(),
+            );
+        }
+        while !apps.iter().all(|a| a.height().unwrap_or(0) >= 10) {
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        for h in 0..=10 {
+            let d = apps[0].digest_at(h);
+            assert!(apps.iter().all(|a| a.digest_at(h) == d), "fork at {h}");
+        }
+    });
+}
+
+#[test]
+fn n4_authenticated_p2p_finalizes_ed25519() {
+    n4_authenticated_p2p_finalizes::<Ed25519>();
+}
+
+#[test]
+fn n4_finalizes_sm2() {
+    n4_finalizes::<Sm2>();
+}
+
+#[test]
+fn n4_f1_crash_sm2() {
+    n4_f1_crash::<Sm2>();
+}
+
+#[test]
+fn n4_crash_restart_catches_up_sm2() {
+    n4_crash_restart_catches_up::<Sm2>();
+}
+
+#[test]
+fn n4_late_joiner_syncs_sm2() {
+    n4_late_joiner_syncs::<Sm2>();
+}
+
+#[test]
+fn n4_partition_2_2_halts_then_heals_sm2() {
+    n4_partition_2_2_halts_then_heals::<Sm2>();
+}
+
+#[test]
+fn same_seed_same_history_sm2() {
+    same_seed_same_history::<Sm2>();
+}
+
+#[test]
+fn n4_authenticated_p2p_finalizes_sm2() {
+    n4_authenticated_p2p_finalizes::<Sm2>();
 }

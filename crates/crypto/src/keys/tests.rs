@@ -77,7 +77,10 @@ fn rfc8032_vectors_1_2_3() {
         assert_eq!(key.public_key().as_bytes(), hx(public).as_slice());
         assert_eq!(key.to_bytes().as_ref(), &secret);
         // Same key via from_seed (seed = RFC 8032 secret).
-        assert_eq!(PrivateKey::from_seed(Suite::Intl, &secret).public_key(), key.public_key());
+        assert_eq!(
+            PrivateKey::from_seed(Suite::Intl, &secret).public_key(),
+            key.public_key()
+        );
 
         // Our signatures are RFC 8032 signatures over the documented payload, exact bytes.
         let domain = Domain::new("meridian-intl", SigningKind::Transaction).unwrap();
@@ -118,19 +121,34 @@ fn sign_verify_and_negative_cases_both_suites() {
         pk.verify_bytes(&a, b"payload", sig.as_bytes()).unwrap();
 
         // Wrong chain, wrong kind, tampered message.
-        assert_eq!(pk.verify(&b, b"payload", &sig), Err(CryptoError::BadSignature));
-        assert_eq!(pk.verify(&a_vote, b"payload", &sig), Err(CryptoError::BadSignature));
-        assert_eq!(pk.verify(&a, b"payloaD", &sig), Err(CryptoError::BadSignature));
+        assert_eq!(
+            pk.verify(&b, b"payload", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            pk.verify(&a_vote, b"payload", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            pk.verify(&a, b"payloaD", &sig),
+            Err(CryptoError::BadSignature)
+        );
         // Wrong key.
         let other = PrivateKey::from_seed(suite, &[6u8; 32]).public_key();
-        assert_eq!(other.verify(&a, b"payload", &sig), Err(CryptoError::BadSignature));
+        assert_eq!(
+            other.verify(&a, b"payload", &sig),
+            Err(CryptoError::BadSignature)
+        );
         // Tampered signature (every byte position class).
         for i in [0, 31, 32, 63] {
             let mut bad = sig.as_bytes().to_vec();
             bad[i] ^= 0x01;
             let r = pk.verify_bytes(&a, b"payload", &bad);
             assert!(
-                matches!(r, Err(CryptoError::BadSignature | CryptoError::MalformedSignature)),
+                matches!(
+                    r,
+                    Err(CryptoError::BadSignature | CryptoError::MalformedSignature)
+                ),
                 "{suite} byte {i}: {r:?}"
             );
         }
@@ -144,7 +162,10 @@ fn sign_verify_and_negative_cases_both_suites() {
     let sm = PrivateKey::from_seed(Suite::Sm, &[1u8; 32]);
     let intl = PrivateKey::from_seed(Suite::Intl, &[1u8; 32]);
     let sig = intl.sign(&a, b"x");
-    assert_eq!(sm.public_key().verify(&a, b"x", &sig), Err(CryptoError::SuiteMismatch));
+    assert_eq!(
+        sm.public_key().verify(&a, b"x", &sig),
+        Err(CryptoError::SuiteMismatch)
+    );
 }
 
 #[test]
@@ -182,7 +203,10 @@ fn tagged_and_codec_encodings() {
         assert_eq!(PublicKey::decode(pk.encode()).unwrap(), pk);
         let d = Domain::new("c", SigningKind::Transaction).unwrap();
         let sig = key.sign(&d, b"m");
-        assert_eq!(Signature::from_tagged_bytes(&sig.to_tagged_bytes()).unwrap(), sig);
+        assert_eq!(
+            Signature::from_tagged_bytes(&sig.to_tagged_bytes()).unwrap(),
+            sig
+        );
         assert_eq!(Signature::decode(sig.encode()).unwrap(), sig);
         // Truncated / extended / unknown tag.
         assert!(PublicKey::from_tagged_bytes(&t[..t.len() - 1]).is_err());
@@ -198,7 +222,10 @@ fn tagged_and_codec_encodings() {
         );
         assert!(PublicKey::decode(Copying(&unknown)).is_err());
     }
-    assert_eq!(PublicKey::from_tagged_bytes(&[]).err(), Some(CryptoError::MalformedEncoding));
+    assert_eq!(
+        PublicKey::from_tagged_bytes(&[]).err(),
+        Some(CryptoError::MalformedEncoding)
+    );
     assert!(PrivateKey::from_bytes(Suite::Intl, &[0u8; 31]).is_err());
     assert!(PublicKey::from_bytes(Suite::Intl, &[0u8; 33]).is_err());
     assert!(Signature::from_bytes(Suite::Intl, &[0u8; 65]).is_err());

@@ -14,8 +14,8 @@
 use super::{PrivateKey, PublicKey, Signature};
 use bytes::BufMut;
 use commonware_codec::{
-    types::lazy::Lazy, util::max_items_size, Buf, EncodeSize, Error, FixedSize, Read,
-    ReadRangeExt, Write,
+    types::lazy::Lazy, util::max_items_size, Buf, EncodeSize, Error, FixedSize, Read, ReadRangeExt,
+    Write,
 };
 use commonware_cryptography::certificate::{
     AssemblyError, Attestation, Namespace, Scheme, Signers, Subject, Verification,
@@ -182,8 +182,7 @@ impl<N: Namespace> Generic<N> {
     {
         if certificate.signers.len() != self.participants.len()
             || certificate.signers.count() != certificate.signatures.len()
-            || certificate.signers.count()
-                < Widen::widen(self.participants.quorum::<S::Faults>())
+            || certificate.signers.count() < Widen::widen(self.participants.quorum::<S::Faults>())
         {
             return false;
         }

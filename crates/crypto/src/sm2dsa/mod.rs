@@ -299,7 +299,8 @@ impl Read for PrivateKey {
 
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let raw = Zeroizing::new(<[u8; PRIVATE_KEY_LEN]>::read(buf)?);
-        Self::from_bytes(raw.as_ref()).map_err(|_| CodecError::Invalid(CURVE, "invalid private key"))
+        Self::from_bytes(raw.as_ref())
+            .map_err(|_| CodecError::Invalid(CURVE, "invalid private key"))
     }
 }
 

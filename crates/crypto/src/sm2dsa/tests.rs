@@ -3,10 +3,9 @@ use crate::SigningKind;
 use commonware_codec::{Copying, DecodeExt as _, Encode as _};
 use commonware_cryptography::{Signer as _, Verifier as _};
 use proptest::prelude::*;
-use sm3::Digest as _;
 use sm2::{
     dsa::signature::hazmat::PrehashVerifier as _,
-    elliptic_curve::{ops::Reduce, point::AffineCoordinates as _, Field as _, Group as _, PrimeField as _},
+    elliptic_curve::{ops::Reduce, point::AffineCoordinates as _, Group as _, PrimeField as _},
     FieldBytes, ProjectivePoint, Scalar,
 };
 
@@ -62,7 +61,11 @@ fn gmt0003_key_and_za() {
     xy.copy_from_slice(&unc[1..]);
     assert_eq!(compute_za(DEFAULT_DISTID, &xy).unwrap().to_vec(), hx(ZA));
     // e = SM3(Z_A || M)
-    let e: [u8; 32] = sm3::Sm3::new().chain_update(hx(ZA)).chain_update(MSG).finalize().into();
+    let e: [u8; 32] = sm3::Sm3::new()
+        .chain_update(hx(ZA))
+        .chain_update(MSG)
+        .finalize()
+        .into();
     assert_eq!(e.to_vec(), hx(E));
     // Parsing the uncompressed form normalises to the compressed encoding.
     let pk2 = PublicKey::from_bytes(&unc).unwrap();
@@ -109,7 +112,10 @@ fn openssl_vector_with_custom_distid() {
     )))
     .unwrap();
     assert!(pk.verify_raw(b"testing", &sig));
-    assert!(!pk.with_distid(DEFAULT_DISTID).unwrap().verify_raw(b"testing", &sig));
+    assert!(!pk
+        .with_distid(DEFAULT_DISTID)
+        .unwrap()
+        .verify_raw(b"testing", &sig));
 }
 
 #[test]
@@ -136,8 +142,14 @@ fn domain_separation() {
     let a_vote = Domain::new("chain-a", SigningKind::ConsensusVote).unwrap();
     let sig = sk.sign_domain(&a, b"m");
     pk.verify_domain(&a, b"m", &sig).unwrap();
-    assert_eq!(pk.verify_domain(&b, b"m", &sig), Err(CryptoError::BadSignature));
-    assert_eq!(pk.verify_domain(&a_vote, b"m", &sig), Err(CryptoError::BadSignature));
+    assert_eq!(
+        pk.verify_domain(&b, b"m", &sig),
+        Err(CryptoError::BadSignature)
+    );
+    assert_eq!(
+        pk.verify_domain(&a_vote, b"m", &sig),
+        Err(CryptoError::BadSignature)
+    );
     // The domain signature is exactly the commonware signature under namespace = prefix.
     assert!(pk.verify(a.prefix(), b"m", &sig));
     assert_eq!(sig, sk.sign(a.prefix(), b"m"));
@@ -190,7 +202,10 @@ fn malformed_encodings_are_rejected() {
     let good = PrivateKey::derive_from_seed(&[2u8; 32]).sign(b"", b"m");
     let mut zero_r = *good.as_bytes();
     zero_r[..32].fill(0);
-    assert_eq!(Signature::from_bytes(&zero_r).err(), Some(CryptoError::MalformedSignature));
+    assert_eq!(
+        Signature::from_bytes(&zero_r).err(),
+        Some(CryptoError::MalformedSignature)
+    );
     let mut zero_s = *good.as_bytes();
     zero_s[32..].fill(0);
     assert!(Signature::from_bytes(&zero_s).is_err());
@@ -203,7 +218,10 @@ fn malformed_encodings_are_rejected() {
     let pk = PrivateKey::derive_from_seed(&[3u8; 32]).public_key();
     let mut bad = *pk.as_bytes();
     bad[0] = 0x05;
-    assert_eq!(PublicKey::from_bytes(&bad).err(), Some(CryptoError::InvalidPublicKey));
+    assert_eq!(
+        PublicKey::from_bytes(&bad).err(),
+        Some(CryptoError::InvalidPublicKey)
+    );
     let mut x_big = [0xffu8; 33];
     x_big[0] = 0x02;
     assert!(PublicKey::from_bytes(&x_big).is_err());
@@ -244,7 +262,10 @@ fn debug_never_prints_secret() {
 fn seeded_keys_are_deterministic_and_distinct() {
     let a = PrivateKey::derive_from_seed(&[1u8; 32]);
     assert_eq!(a, PrivateKey::derive_from_seed(&[1u8; 32]));
-    assert_ne!(a.public_key(), PrivateKey::derive_from_seed(&[2u8; 32]).public_key());
+    assert_ne!(
+        a.public_key(),
+        PrivateKey::derive_from_seed(&[2u8; 32]).public_key()
+    );
     let mut rng = commonware_utils::test_rng();
     let g1 = PrivateKey::generate(&mut rng);
     let g2 = PrivateKey::generate(&mut rng);
@@ -253,7 +274,10 @@ fn seeded_keys_are_deterministic_and_distinct() {
 
 #[test]
 fn retry_rng_fills_partial_chunks() {
-    let mut rng = RetryRng { seed: [0u8; 32], counter: 0 };
+    let mut rng = RetryRng {
+        seed: [0u8; 32],
+        counter: 0,
+    };
     let mut buf = [0u8; 40];
     rng.try_fill_bytes(&mut buf).unwrap();
     assert_ne!(buf[32..], [0u8; 8]);

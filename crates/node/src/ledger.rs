@@ -1,0 +1,545 @@
+//! The ledger: propose, verify, finalize, submit, query.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use meridian_crypto::{Domain, PublicKey, Suite};
+use meridian_execution::{BlockEnv, ExecMode, Executor, Module, StateRead, TxAuthenticator};
+use meridian_mempool::{ChainView, Mempool, MempoolConfig, MempoolError, VerifiedSet};
+use meridian_storage::{BlockCommit, PreparedState, StateProof, StorageError, Store};
+use meridian_types::{
+    decode_exact, Address, Block, ChainId, Encode, Hash32, HashFn, Header, Receipt, SignedTx,
+    MAX_BLOCK_TXS,
+};
+
+use crate::genesis::Genesis;
+use crate::hash::ChainHash;
+
+/// Why the ledger refused something. Stable codes via `code()`.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("invalid genesis: {0}")]
+    Genesis(String),
+    #[error("the stored chain was created from a different genesis")]
+    GenesisMismatch,
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("parent block {0} is unknown")]
+    UnknownParent(String),
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
+    #[error("not found")]
+    NotFound,
+    #[error("stored data does not decode: {0}")]
+    Corrupt(String),
+}
+
+impl LedgerError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::Genesis(_) => "ledger.invalid_genesis",
+            LedgerError::GenesisMismatch => "ledger.genesis_mismatch",
+            LedgerError::Storage(e) => e.code(),
+            LedgerError::UnknownParent(_) => "ledger.unknown_parent",
+            LedgerError::InvalidBlock(_) => "ledger.invalid_block",
+            LedgerError::NotFound => "ledger.not_found",
+            LedgerError::Corrupt(_) => "ledger.corrupt",
+        }
+    }
+}
+
+/// Block limits applied by proposers (and checked by verifiers).
+#[derive(Clone, Debug)]
+pub struct LedgerConfig {
+    pub max_block_txs: usize,
+    pub max_block_bytes: usize,
+    pub mempool: MempoolConfig,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            max_block_txs: 10_000,
+            max_block_bytes: 8 * 1024 * 1024,
+            mempool: MempoolConfig::default(),
+        }
+    }
+}
+
+/// A block executed but not yet final.
+struct Pending {
+    block: Block,
+    state: Arc<PreparedState>,
+    txs: Vec<(Hash32, Vec<u8>)>,
+    receipts: Vec<(Hash32, Vec<u8>)>,
+}
+
+/// A state value with its proof and the finalized header it verifies against.
+#[derive(Clone, Debug)]
+pub struct StateQuery {
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+    pub proof: StateProof,
+    pub header: Header,
+}
+
+/// The node's application state machine. Cheap to share (`Arc` it).
+pub struct Ledger {
+    suite: Suite,
+    hash: ChainHash,
+    chain_id: ChainId,
+    validators: Vec<PublicKey>,
+    store: Store,
+    executor: Executor,
+    cfg: LedgerConfig,
+    tx_domain: Domain,
+    pending: Mutex<HashMap<Hash32, Pending>>,
+    pool: Mutex<Mempool>,
+    verified: Mutex<VerifiedSet>,
+    genesis: Block,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a ledger lock is a bug that already aborted that operation; the
+    // data is still consistent because every mutation is a single insert/remove.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads through a prepared (possibly unfinalized) state, remembering the first storage error
+/// so the caller can refuse to vote rather than execute on a partial view.
+struct PreparedRead<'a> {
+    state: Option<&'a Arc<PreparedState>>,
+    store: &'a Store,
+    error: RefCell<Option<StorageError>>,
+}
+
+impl StateRead for PreparedRead<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let r = match self.state {
+            Some(s) => s.get(key),
+            None => self.store.get_latest(key),
+        };
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
+    }
+}
+
+struct Auth<'a> {
+    ledger: &'a Ledger,
+}
+
+impl TxAuthenticator for Auth<'_> {
+    fn authenticate(&self, tx: &SignedTx, tx_hash: &Hash32) -> bool {
+        self.ledger.check_signature(tx, tx_hash)
+    }
+}
+
+impl Ledger {
+    /// Opens (or creates from `genesis`) the ledger stored under `dir`.
+    pub fn open(dir: &Path, genesis: &Genesis, cfg: LedgerConfig) -> Result<Self, LedgerError> {
+        let (chain_id, suite, validators) = genesis.parse()?;
+        let hash = ChainHash(suite);
+        let store = Store::open(dir, hash.state_hash_kind())?;
+        let writes = genesis.state_writes(suite, &validators);
+        let genesis_block = match store.block(0)? {
+            Some(raw) => {
+                let b = Block::decode_untrusted(&raw)
+                    .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+                // Same genesis file ⇒ same genesis block and genesis state.
+                if b != genesis.block(chain_id.clone(), b.header.state_root) {
+                    return Err(LedgerError::GenesisMismatch);
+                }
+                for (k, v) in &writes {
+                    if &store.get_at(k, 0)? != v {
+                        return Err(LedgerError::GenesisMismatch);
+                    }
+                }
+                b
+            }
+            None => {
+                let state = store.prepare(None, 0, writes)?;
+                let block = genesis.block(chain_id.clone(), state.root());
+                store.commit(BlockCommit {
+                    height: 0,
+                    block_hash: block.hash(&hash),
+                    block: block.encode(),
+                    certificate: Vec::new(),
+                    txs: Vec::new(),
+                    receipts: Vec::new(),
+                    state,
+                })?;
+                block
+            }
+        };
+        let executor = Executor::new(vec![
+            Arc::new(meridian_bank::Bank) as Arc<dyn Module>,
+            Arc::new(meridian_notary::Notary),
+        ]);
+        let tx_domain = crate::tx_domain(&chain_id);
+        Ok(Self {
+            suite,
+            hash,
+            chain_id,
+            validators,
+            store,
+            executor,
+            pool: Mutex::new(Mempool::new(cfg.mempool.clone())),
+            verified: Mutex::new(VerifiedSet::new(cfg.mempool.max_txs.saturating_mul(2))),
+            cfg,
+            tx_domain,
+            pending: Mutex::new(HashMap::new()),
+            genesis: genesis_block,
+        })
+    }
+
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+    pub fn chain_id(&self) -> &ChainId {
+        &self.chain_id
+    }
+    pub fn hasher(&self) -> ChainHash {
+        self.hash
+    }
+    pub fn validators(&self) -> &[PublicKey] {
+        &self.validators
+    }
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+    pub fn genesis_block(&self) -> &Block {
+        &self.genesis
+    }
+
+    /// Verifies a transaction signature unless this node already did.
+    fn check_signature(&self, tx: &SignedTx, tx_hash: &Hash32) -> bool {
+        if lock(&self.verified).contains(tx_hash, &tx.signature) {
+            return true;
+        }
+        let ok = PublicKey::from_bytes(self.suite, &tx.body.sender)
+            .and_then(|pk| pk.verify_bytes(&self.tx_domain, &tx.body.encode(), &tx.signature))
+            .is_ok();
+        if ok {
+            lock(&self.verified).insert(*tx_hash, tx.signature.clone());
+        }
+        ok
+    }
+
+    /// Height of the latest finalized block.
+    pub fn finalized_height(&self) -> u64 {
+        self.store.latest_height().unwrap_or(0)
+    }
+
+    /// Latest finalized block.
+    pub fn finalized_block(&self) -> Result<Block, LedgerError> {
+        self.block(self.finalized_height())?
+            .ok_or(LedgerError::NotFound)
+    }
+
+    /// Finalized block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        match self.store.block(height)? {
+            Some(raw) => Block::decode_untrusted(&raw)
+                .map(Some)
+                .map_err(|e| LedgerError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// Admits a client or gossiped transaction into the mempool.
+    pub fn submit(&self, raw: &[u8]) -> Result<Hash32, MempoolError> {
+        let next_height = self.finalized_height() + 1;
+        let view = ChainView {
+            chain_id: &self.chain_id,
+            next_height,
+        };
+        let store = &self.store;
+        let next_nonce = |a: &Address| read_nonce(store, a);
+        // Decode and cheap checks under the pool lock, the signature check outside it.
+        let tx = {
+            if raw.len() > meridian_types::MAX_TX_BYTES {
+                return Err(MempoolError::Oversized(raw.len()));
+            }
+            SignedTx::decode_untrusted(raw).map_err(|e| MempoolError::Malformed(e.to_string()))?
+        };
+        let tx_hash = tx.hash(&self.hash);
+        let already = lock(&self.verified).contains(&tx_hash, &tx.signature);
+        let sig_ok = already
+            || (tx.body.chain_id == self.chain_id
+                && tx.body.expiry_height >= next_height
+                && self.check_signature(&tx, &tx_hash));
+        let mut verified = lock(&self.verified);
+        lock(&self.pool).insert(
+            tx,
+            raw.len(),
+            &self.hash,
+            &view,
+            next_nonce,
+            &mut verified,
+            |_| sig_ok,
+        )
+    }
+
+    /// Number of pooled transactions.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.pool).len()
+    }
+
+    /// Resolves the state a child of `parent_hash` builds on.
+    fn parent_state(
+        &self,
+        parent_hash: &Hash32,
+    ) -> Result<(Header, Option<Arc<PreparedState>>), LedgerError> {
+        if let Some(p) = lock(&self.pending).get(parent_hash) {
+            return Ok((p.block.header.clone(), Some(p.state.clone())));
+        }
+        let tip = self.finalized_height();
+        if self.store.block_hash(tip)? == Some(*parent_hash) {
+            let b = self.block(tip)?.ok_or(LedgerError::NotFound)?;
+            return Ok((b.header, None));
+        }
+        Err(LedgerError::UnknownParent(hex::encode(parent_hash)))
+    }
+
+    /// Builds, executes and remembers a new block on `parent_hash`.
+    pub fn propose(
+        &self,
+        parent_hash: &Hash32,
+        view: u64,
+        proposer: &[u8],
+        now_ms: u64,
+    ) -> Result<Block, LedgerError> {
+        let (parent, state) = self.parent_state(parent_hash)?;
+        let read = PreparedRead {
+            state: state.as_ref(),
+            store: &self.store,
+            error: RefCell::new(None),
+        };
+        let candidates = lock(&self.pool).select(
+            self.cfg.max_block_txs.min(MAX_BLOCK_TXS),
+            self.cfg.max_block_bytes,
+            |a| Executor::next_nonce(&read, a),
+        );
+        let env = BlockEnv {
+            chain_id: self.chain_id.clone(),
+            height: parent.height + 1,
+            time_ms: now_ms.max(parent.timestamp_ms),
+        };
+        let auth = Auth { ledger: self };
+        let out = self
+            .executor
+            .execute_block(
+                &self.hash,
+                &auth,
+                &read,
+                &env,
+                candidates,
+                ExecMode::Propose,
+            )
+            .map_err(|(i, e)| LedgerError::InvalidBlock(format!("tx {i}: {e}")))?;
+        if let Some(e) = read.error.into_inner() {
+            return Err(e.into());
+        }
+        let writes: Vec<_> = out.writes.into_iter().collect();
+        let new_state = self.store.prepare(state.as_ref(), env.height, writes)?;
+        let block = Block {
+            header: Header {
+                chain_id: self.chain_id.clone(),
+                height: env.height,
+                parent: *parent_hash,
+                timestamp_ms: env.time_ms,
+                view,
+                proposer: proposer.to_vec(),
+                tx_root: out.tx_root,
+                receipts_root: out.receipts_root,
+                state_root: new_state.root(),
+            },
+            txs: out.txs,
+        };
+        self.remember(&block, new_state, &out.tx_hashes, &out.receipts);
+        Ok(block)
+    }
+
+    fn remember(
+        &self,
+        block: &Block,
+        state: Arc<PreparedState>,
+        hashes: &[Hash32],
+        receipts: &[Receipt],
+    ) {
+        let txs = hashes
+            .iter()
+            .copied()
+            .zip(block.txs.iter().map(|t| t.encode()))
+            .collect();
+        let receipts = hashes
+            .iter()
+            .copied()
+            .zip(receipts.iter().map(|r| r.encode()))
+            .collect();
+        lock(&self.pending).insert(
+            block.hash(&self.hash),
+            Pending {
+                block: block.clone(),
+                state,
+                txs,
+                receipts,
+            },
+        );
+    }
+
+    /// Re-executes a peer's block on its parent and accepts it only if every root matches.
+    pub fn verify(&self, block: &Block) -> Result<(), LedgerError> {
+        let hash = block.hash(&self.hash);
+        if lock(&self.pending).contains_key(&hash) {
+            return Ok(());
+        }
+        let invalid = |m: String| Err(LedgerError::InvalidBlock(m));
+        let (parent, state) = self.parent_state(&block.header.parent)?;
+        let h = &block.header;
+        if h.chain_id != self.chain_id {
+            return invalid(format!("chain id {}", h.chain_id));
+        }
+        if h.height != parent.height + 1 {
+            return invalid(format!("height {} on parent {}", h.height, parent.height));
+        }
+        if h.timestamp_ms < parent.timestamp_ms {
+            return invalid("timestamp before parent".into());
+        }
+        if block.txs.len() > self.cfg.max_block_txs.min(MAX_BLOCK_TXS) {
+            return invalid(format!("{} transactions", block.txs.len()));
+        }
+        let read = PreparedRead {
+            state: state.as_ref(),
+            store: &self.store,
+            error: RefCell::new(None),
+        };
+        let env = BlockEnv {
+            chain_id: self.chain_id.clone(),
+            height: h.height,
+            time_ms: h.timestamp_ms,
+        };
+        let auth = Auth { ledger: self };
+        let out = self
+            .executor
+            .execute_block(
+                &self.hash,
+                &auth,
+                &read,
+                &env,
+                block.txs.clone(),
+                ExecMode::Verify,
+            )
+            .map_err(|(i, e)| LedgerError::InvalidBlock(format!("tx {i}: {} ({e})", e.code())))?;
+        if let Some(e) = read.error.into_inner() {
+            return Err(e.into());
+        }
+        if out.tx_root != h.tx_root {
+            return invalid("tx_root mismatch".into());
+        }
+        if out.receipts_root != h.receipts_root {
+            return invalid("receipts_root mismatch".into());
+        }
+        let writes: Vec<_> = out.writes.into_iter().collect();
+        let new_state = self.store.prepare(state.as_ref(), h.height, writes)?;
+        if new_state.root() != h.state_root {
+            return invalid("state_root mismatch".into());
+        }
+        self.remember(block, new_state, &out.tx_hashes, &out.receipts);
+        Ok(())
+    }
+
+    /// Persists a finalized block with its certificate. Idempotent: consensus may redeliver.
+    pub fn finalize(&self, block: &Block, certificate: Vec<u8>) -> Result<(), LedgerError> {
+        let hash = block.hash(&self.hash);
+        let height = block.header.height;
+        if let Some(latest) = self.store.latest_height() {
+            if height <= latest {
+                return match self.store.block_hash(height)? {
+                    Some(h) if h == hash => Ok(()),
+                    _ => Err(LedgerError::InvalidBlock(format!(
+                        "finalized block at {height} conflicts with the stored one"
+                    ))),
+                };
+            }
+        }
+        if !lock(&self.pending).contains_key(&hash) {
+            self.verify(block)?;
+        }
+        let pending = lock(&self.pending)
+            .remove(&hash)
+            .ok_or(LedgerError::NotFound)?;
+        self.store.commit(BlockCommit {
+            height,
+            block_hash: hash,
+            block: pending.block.encode(),
+            certificate,
+            txs: pending.txs,
+            receipts: pending.receipts,
+            state: pending.state,
+        })?;
+        lock(&self.pending).retain(|_, p| p.block.header.height > height);
+        let store = &self.store;
+        lock(&self.pool).prune(height + 1, |a| read_nonce(store, a));
+        Ok(())
+    }
+
+    /// Finalization certificate stored with block `height`.
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.store.certificate(height)?)
+    }
+
+    /// Receipt of a finalized transaction.
+    pub fn receipt(&self, tx_hash: &Hash32) -> Result<Option<Receipt>, LedgerError> {
+        match self.store.receipt(tx_hash)? {
+            Some(raw) => decode_exact(&raw)
+                .map(Some)
+                .map_err(|e| LedgerError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// A state value with its proof against the finalized header at `height` (latest if None).
+    pub fn query(&self, key: &[u8], height: Option<u64>) -> Result<StateQuery, LedgerError> {
+        let height = height.unwrap_or_else(|| self.finalized_height());
+        let header = self.block(height)?.ok_or(LedgerError::NotFound)?.header;
+        let (value, proof) = self.store.get_with_proof(key, height)?;
+        Ok(StateQuery {
+            key: key.to_vec(),
+            value,
+            proof,
+            header,
+        })
+    }
+
+    /// The next nonce of `addr` in the finalized state.
+    pub fn next_nonce(&self, addr: &Address) -> u64 {
+        read_nonce(&self.store, addr)
+    }
+
+    /// The address of a public key on this chain.
+    pub fn address_of(&self, public_key: &[u8]) -> Address {
+        Address::from_public_key(&self.hash, public_key)
+    }
+
+    /// Hash of a header or tx on this chain.
+    pub fn hash(&self, data: &[u8]) -> Hash32 {
+        self.hash.hash(data)
+    }
+}
+
+fn read_nonce(store: &Store, a: &Address) -> u64 {
+    let read = PreparedRead {
+        state: None,
+        store,
+        error: RefCell::new(None),
+    };
+    Executor::next_nonce(&read, a)
+}

@@ -1,0 +1,333 @@
+//! Ledger tests with real keys, real storage and the real modules, both suites.
+
+use super::*;
+use meridian_bank::{balance_key, decode_balance, BankCall};
+use meridian_crypto::{PrivateKey, Suite};
+use meridian_notary::{decode_record, record_key, Register};
+use meridian_storage::verify_state_proof;
+use meridian_types::{Block, Encode, Hash32};
+
+fn genesis(suite: Suite, validators: &[PrivateKey]) -> Genesis {
+    Genesis {
+        chain_id: format!("test-{suite}"),
+        suite: suite.to_string(),
+        timestamp_ms: 1_700_000_000_000,
+        validators: validators
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisValidator {
+                name: format!("org{i}"),
+                public_key: hex::encode(k.public_key().as_bytes()),
+            })
+            .collect(),
+    }
+}
+
+fn key(suite: Suite, i: u8) -> PrivateKey {
+    PrivateKey::from_seed(suite, &[i; 32])
+}
+
+/// Drives one block through propose → verify on a second ledger → finalize on both.
+fn step(a: &Ledger, b: &Ledger, now: u64) -> Block {
+    let parent = a.finalized_block().unwrap().hash(&a.hasher());
+    let block = a.propose(&parent, now, b"leader", now).unwrap();
+    b.verify(&block).unwrap();
+    a.finalize(&block, vec![1, 2, 3]).unwrap();
+    b.finalize(&block, vec![1, 2, 3]).unwrap();
+    block
+}
+
+fn both_suites(f: impl Fn(Suite)) {
+    for s in Suite::ALL {
+        f(s)
+    }
+}
+
+#[test]
+fn transfer_and_notarize_with_proofs() {
+    both_suites(|suite| {
+        let v = key(suite, 100);
+        let g = genesis(suite, std::slice::from_ref(&v));
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
+        let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+        assert_eq!(a.genesis_block(), b.genesis_block());
+        let alice = key(suite, 1);
+        let bob = key(suite, 2);
+        let bob_addr = a.address_of(bob.public_key().as_bytes());
+        let chain = a.chain_id().clone();
+        let create = sign_tx(
+            &alice,
+            &chain,
+            0,
+            100,
+            BankCall::CreateAsset {
+                symbol: "CNY".into(),
+                decimals: 2,
+                max_supply: 1_000_000,
+            }
+            .into_call(),
+        );
+        let mint = sign_tx(
+            &alice,
+            &chain,
+            1,
+            100,
+            BankCall::Mint {
+                symbol: "CNY".into(),
+                to: a.address_of(alice.public_key().as_bytes()),
+                amount: 500,
+            }
+            .into_call(),
+        );
+        let transfer = sign_tx(
+            &alice,
+            &chain,
+            2,
+            100,
+            BankCall::Transfer {
+                symbol: "CNY".into(),
+                to: bob_addr,
+                amount: 120,
+            }
+            .into_call(),
+        );
+        let doc: Hash32 = a.hash(b"invoice-42.pdf");
+        let notarize = sign_tx(
+            &bob,
+            &chain,
+            0,
+            100,
+            Register {
+                doc_hash: doc,
+                metadata: b"invoice-42.pdf".to_vec(),
+            }
+            .into_call(),
+        );
+        for tx in [&create, &mint, &transfer, &notarize] {
+            a.submit(&tx.encode()).unwrap();
+        }
+        let block = step(&a, &b, 1_700_000_001_000);
+        assert_eq!(block.txs.len(), 4);
+        assert_eq!(a.finalized_height(), 1);
+        assert_eq!(a.mempool_len(), 0);
+        let r = a.receipt(&transfer.hash(&a.hasher())).unwrap().unwrap();
+        assert!(r.is_success(), "{r:?}");
+        assert_eq!(r.events[0].kind, "transferred");
+        // balance proof verifies against the finalized header on the *other* node
+        let q = b.query(&balance_key("CNY", &bob_addr), None).unwrap();
+        assert_eq!(decode_balance(q.value.as_deref()).unwrap(), 120);
+        verify_state_proof(
+            a.hasher().state_hash_kind(),
+            q.header.state_root,
+            &q.key,
+            q.value.as_deref(),
+            &q.proof.encode(),
+        )
+        .unwrap();
+        // tampered value fails
+        let forged = 999u128.to_be_bytes();
+        assert!(q
+            .proof
+            .verify(q.header.state_root, &q.key, Some(&forged))
+            .is_err());
+        // notary record and its proof
+        let q = a.query(&record_key(&doc), None).unwrap();
+        let rec = decode_record(q.value.as_ref().unwrap()).unwrap();
+        assert_eq!(rec.owner, bob_addr);
+        assert_eq!(rec.timestamp_ms, block.header.timestamp_ms);
+        q.proof
+            .verify(q.header.state_root, &q.key, q.value.as_deref())
+            .unwrap();
+        // absent document: non-membership proof
+        let missing = a.hash(b"never registered");
+        let q = a.query(&record_key(&missing), None).unwrap();
+        assert!(q.value.is_none());
+        q.proof.verify(q.header.state_root, &q.key, None).unwrap();
+        // the certificate is stored with the block
+        assert_eq!(a.certificate(1).unwrap(), Some(vec![1, 2, 3]));
+        // duplicate notarisation fails but bumps the nonce
+        let again = sign_tx(
+            &bob,
+            &chain,
+            1,
+            100,
+            Register {
+                doc_hash: doc,
+                metadata: vec![],
+            }
+            .into_call(),
+        );
+        a.submit(&again.encode()).unwrap();
+        let root_before = a.finalized_block().unwrap().header.state_root;
+        step(&a, &b, 1_700_000_002_000);
+        let r = a.receipt(&again.hash(&a.hasher())).unwrap().unwrap();
+        assert_eq!(r.code, meridian_notary::errors::ALREADY_REGISTERED);
+        assert_eq!(a.next_nonce(&bob_addr), 2);
+        assert_ne!(a.finalized_block().unwrap().header.state_root, root_before);
+    });
+}
+
+#[test]
+fn rejections_change_nothing() {
+    both_suites(|suite| {
+        let v = key(suite, 100);
+        let g = genesis(suite, std::slice::from_ref(&v));
+        let d = tempfile::tempdir().unwrap();
+        let a = Ledger::open(d.path(), &g, LedgerConfig::default()).unwrap();
+        let alice = key(suite, 1);
+        let chain = a.chain_id().clone();
+        let call = || {
+            BankCall::CreateAsset {
+                symbol: "X".into(),
+                decimals: 0,
+                max_supply: 5,
+            }
+            .into_call()
+        };
+        let root = a.finalized_block().unwrap().header.state_root;
+        let mut bad_sig = sign_tx(&alice, &chain, 0, 100, call());
+        bad_sig.signature[5] ^= 1;
+        let other_chain = meridian_types::ChainId::new("other-chain").unwrap();
+        let wrong_chain = sign_tx(&alice, &other_chain, 0, 100, call());
+        // signed for another chain but relabelled: the signature no longer verifies
+        let mut relabelled = wrong_chain.clone();
+        relabelled.body.chain_id = chain.clone();
+        let expired = sign_tx(&alice, &chain, 0, 0, call());
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (bad_sig.encode(), "tx.bad_signature"),
+            (wrong_chain.encode(), "tx.wrong_chain"),
+            (relabelled.encode(), "tx.bad_signature"),
+            (expired.encode(), "tx.expired"),
+            (vec![0u8; 30 * 1024], "tx.oversized"),
+            (vec![1, 2, 3], "tx.malformed"),
+        ];
+        for (raw, code) in cases {
+            assert_eq!(a.submit(&raw).unwrap_err().code(), code);
+        }
+        let good = sign_tx(&alice, &chain, 0, 100, call());
+        a.submit(&good.encode()).unwrap();
+        assert_eq!(a.submit(&good.encode()).unwrap_err().code(), "tx.replayed");
+        assert_eq!(a.mempool_len(), 1);
+        assert_eq!(a.finalized_block().unwrap().header.state_root, root);
+        let parent = a.finalized_block().unwrap().hash(&a.hasher());
+        let b1 = a.propose(&parent, 1, b"l", 1_700_000_001_000).unwrap();
+        a.finalize(&b1, vec![]).unwrap();
+        // replay of a committed transaction: stale nonce
+        assert_eq!(
+            a.submit(&good.encode()).unwrap_err().code(),
+            "tx.stale_nonce"
+        );
+    });
+}
+
+#[test]
+fn verifier_rejects_tampered_blocks() {
+    let suite = Suite::Intl;
+    let v = key(suite, 100);
+    let g = genesis(suite, std::slice::from_ref(&v));
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
+    let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+    let alice = key(suite, 1);
+    let tx = sign_tx(
+        &alice,
+        a.chain_id(),
+        0,
+        100,
+        BankCall::CreateAsset {
+            symbol: "X".into(),
+            decimals: 0,
+            max_supply: 5,
+        }
+        .into_call(),
+    );
+    a.submit(&tx.encode()).unwrap();
+    let parent = a.finalized_block().unwrap().hash(&a.hasher());
+    let block = a.propose(&parent, 1, b"l", 1_700_000_001_000).unwrap();
+    let mut wrong_root = block.clone();
+    wrong_root.header.state_root[0] ^= 1;
+    assert_eq!(
+        b.verify(&wrong_root).unwrap_err().code(),
+        "ledger.invalid_block"
+    );
+    let mut forged_tx = block.clone();
+    forged_tx.txs[0].signature[3] ^= 1;
+    assert!(b.verify(&forged_tx).is_err());
+    let mut orphan = block.clone();
+    orphan.header.parent = [9; 32];
+    assert_eq!(
+        b.verify(&orphan).unwrap_err().code(),
+        "ledger.unknown_parent"
+    );
+    b.verify(&block).unwrap();
+}
+
+#[test]
+fn pipelined_blocks_and_restart() {
+    let suite = Suite::Sm;
+    let v = key(suite, 100);
+    let g = genesis(suite, std::slice::from_ref(&v));
+    let d = tempfile::tempdir().unwrap();
+    let alice = key(suite, 1);
+    let (h2, root2) = {
+        let a = Ledger::open(d.path(), &g, LedgerConfig::default()).unwrap();
+        let chain = a.chain_id().clone();
+        a.submit(
+            &sign_tx(
+                &alice,
+                &chain,
+                0,
+                100,
+                BankCall::CreateAsset {
+                    symbol: "A".into(),
+                    decimals: 0,
+                    max_supply: 50,
+                }
+                .into_call(),
+            )
+            .encode(),
+        )
+        .unwrap();
+        let g_hash = a.finalized_block().unwrap().hash(&a.hasher());
+        let b1 = a.propose(&g_hash, 1, b"l", 1_700_000_001_000).unwrap();
+        // child on an unfinalized parent
+        a.submit(
+            &sign_tx(
+                &alice,
+                &chain,
+                1,
+                100,
+                BankCall::Mint {
+                    symbol: "A".into(),
+                    to: a.address_of(alice.public_key().as_bytes()),
+                    amount: 7,
+                }
+                .into_call(),
+            )
+            .encode(),
+        )
+        .unwrap();
+        let b2 = a
+            .propose(&b1.hash(&a.hasher()), 2, b"l", 1_700_000_002_000)
+            .unwrap();
+        assert_eq!(b2.txs.len(), 1);
+        a.finalize(&b1, vec![]).unwrap();
+        a.finalize(&b2, vec![]).unwrap();
+        a.finalize(&b1, vec![]).unwrap(); // redelivery is a no-op
+        (a.finalized_height(), b2.header.state_root)
+    };
+    let a = Ledger::open(d.path(), &g, LedgerConfig::default()).unwrap();
+    assert_eq!(a.finalized_height(), h2);
+    assert_eq!(a.finalized_block().unwrap().header.state_root, root2);
+    drop(a);
+    let mut other = g.clone();
+    other.timestamp_ms += 1;
+    assert_eq!(
+        Ledger::open(d.path(), &other, LedgerConfig::default())
+            .err()
+            .unwrap()
+            .code(),
+        "ledger.genesis_mismatch"
+    );
+}
