@@ -27,6 +27,7 @@
 mod adapter;
 mod application;
 mod block;
+mod chain_block;
 mod delivery;
 mod error;
 pub mod net;
@@ -35,6 +36,7 @@ mod validator;
 
 pub use application::{Ancestors, Application, BlockContext};
 pub use block::ChainBlock;
+pub use chain_block::{tx_root, MeridianBlock};
 pub use commonware_cryptography::Digested;
 pub use error::Error;
 pub use scheme::{consensus_namespace, p2p_namespace, ConsensusScheme, Ed25519Scheme, Sm2Scheme};

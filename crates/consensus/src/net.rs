@@ -11,7 +11,11 @@ use crate::{
     scheme::{p2p_namespace, ConsensusScheme},
     validator::{channel, start_validator, Channels, Validator, ValidatorConfig},
 };
-use commonware_consensus::simplex::scheme::Scheme as SimplexScheme;
+use commonware_consensus::{
+    marshal::{self, standard::Standard},
+    simplex::{self, scheme::Scheme as SimplexScheme},
+    BoundedBlock,
+};
 use commonware_cryptography::ChaCha20Poly1305;
 use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
 use commonware_runtime::{
@@ -33,7 +37,7 @@ pub struct NetConfig<P> {
     /// Every validator of the chain (including this node) and the address it listens on.
     pub peers: Vec<(P, SocketAddr)>,
     /// Largest p2p message in bytes; must admit the largest block plus a certificate, and be the
-    /// same on every node.
+    /// same on every node. Use [`max_message_size`].
     pub max_message_size: u32,
     /// Permit private/loopback addresses and dial eagerly (devnets, tests). Production: `false`.
     pub local: bool,
@@ -52,6 +56,20 @@ impl<P> NetConfig<P> {
             messages_per_second: NZU32!(1024),
         }
     }
+}
+
+/// The smallest p2p `max_message_size` that carries every consensus message (votes, certificates,
+/// whole blocks under `block_cfg`, backfill responses) for `participants` validators. Every node of
+/// a chain must use the same value.
+pub fn max_message_size<S, B>(participants: u32, block_cfg: &B::Cfg) -> u32
+where
+    S: SimplexScheme<B::Digest>,
+    B: ChainBlock + BoundedBlock,
+{
+    commonware_p2p::max_message_size(&[
+        simplex::max_payload_size::<S, B::Digest>(participants),
+        marshal::max_payload_size::<Standard<B>, S>(participants, block_cfg),
+    ])
 }
 
 /// Starts the p2p network and a validator on it, on any runtime that has real (or simulated)

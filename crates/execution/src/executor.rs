@@ -67,7 +67,9 @@ pub struct BlockOutcome {
     pub receipts: Vec<Receipt>,
     /// All state writes of the block, ordered by key.
     pub writes: WriteSet,
+    /// Merkle root over the hashes of the full signed transaction encodings.
     pub tx_root: Hash32,
+    /// Merkle root over the hashes of the encoded receipts.
     pub receipts_root: Hash32,
     /// Transactions dropped in `Propose` mode, with the reason.
     pub dropped: Vec<(Hash32, AdmissionError)>,
@@ -204,7 +206,11 @@ impl Executor {
             out.txs.push(tx);
         }
         out.writes = block_state.into_writes();
-        out.tx_root = merkle_root(hash, &out.tx_hashes);
+        // Leaves cover the full signed encoding (signature included): a block id must commit to
+        // exactly one byte string per transaction, or a relayed copy with a mangled signature
+        // could travel under the same block id.
+        let leaves: Vec<Hash32> = out.txs.iter().map(|t| hash.hash(&t.encode())).collect();
+        out.tx_root = merkle_root(hash, &leaves);
         let receipt_hashes: Vec<Hash32> = out
             .receipts
             .iter()

@@ -11,10 +11,16 @@
 //! The ledger is synchronous and runtime-agnostic: the consensus adapter calls it from async
 //! code, the tests call it directly.
 
+mod app;
+mod chain_block;
 mod genesis;
+pub mod gossip;
 mod hash;
 mod ledger;
 
+pub use app::LedgerApp;
+pub use chain_block::NodeBlock;
+pub use gossip::{run_gossip, submitter, Submitter};
 pub use genesis::{Genesis, GenesisValidator, GENESIS_KEYS};
 pub use hash::ChainHash;
 pub use ledger::{Ledger, LedgerConfig, LedgerError, StateQuery};

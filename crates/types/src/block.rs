@@ -19,7 +19,7 @@ pub struct Header {
     pub view: u64,
     /// Proposer's public key in the suite's encoding (empty for genesis).
     pub proposer: Vec<u8>,
-    /// Merkle root of the transaction hashes, in block order.
+    /// Merkle root of the hashes of the full signed transactions (signature included), in order.
     pub tx_root: Hash32,
     /// Merkle root of the receipt hashes, in block order.
     pub receipts_root: Hash32,

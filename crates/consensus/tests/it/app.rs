@@ -6,12 +6,17 @@ use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write,
 };
+use commonware_consensus::Block as _;
 use commonware_consensus::{types::Height, Heightable};
 use commonware_cryptography::{
     sha256::{Digest, Sha256},
     Digestible, Hasher, PublicKey,
 };
-use meridian_consensus::{Ancestors, Application, BlockContext, Digested};
+use meridian_consensus::{
+    tx_root, Ancestors, Application, BlockContext, ChainBlock, Digested, MeridianBlock,
+};
+use meridian_crypto::Digest32;
+use meridian_types::{ChainId, Header};
 use std::{
     collections::BTreeMap,
     convert::Infallible,
@@ -84,43 +89,155 @@ impl commonware_consensus::Block for TestBlock {
     }
 }
 
-pub fn next_root(parent_root: &Digest, height: u64, proposer: &[u8]) -> Digest {
-    Sha256::hash(&[parent_root.as_ref(), &height.to_be_bytes(), proposer])
+impl commonware_consensus::BoundedBlock for TestBlock {
+    fn max_encode_size(_: &()) -> usize {
+        32 + 8 + 8 + 10 + MAX_PROPOSER + 32
+    }
 }
 
-pub fn genesis() -> TestBlock {
-    TestBlock {
-        parent: Sha256::hash(&[b"meridian-test-genesis-parent"]),
-        height: 0,
-        timestamp_ms: 0,
-        proposer: Bytes::new(),
-        state_root: Sha256::hash(&[b"meridian-test-genesis-state"]),
+pub fn next_root(parent_root: &[u8], height: u64, proposer: &[u8]) -> [u8; 32] {
+    Sha256::hash(&[parent_root, &height.to_be_bytes(), proposer]).0
+}
+
+/// A block type the hash-chain app can build and check: "executing" a block means computing
+/// `next_root(parent.state_root, height, proposer)`.
+pub trait HashChain:
+    ChainBlock + commonware_consensus::BoundedBlock + Clone + std::fmt::Debug
+{
+    fn codec_config() -> Self::Cfg;
+    fn genesis() -> Self;
+    fn child(parent: &Self, height: u64, view: u64, timestamp_ms: u64, proposer: Vec<u8>) -> Self;
+    fn timestamp_ms(&self) -> u64;
+    fn proposer(&self) -> &[u8];
+    fn state_root(&self) -> [u8; 32];
+}
+
+impl HashChain for TestBlock {
+    fn codec_config() {}
+
+    fn genesis() -> Self {
+        TestBlock {
+            parent: Sha256::hash(&[b"meridian-test-genesis-parent"]),
+            height: 0,
+            timestamp_ms: 0,
+            proposer: Bytes::new(),
+            state_root: Sha256::hash(&[b"meridian-test-genesis-state"]),
+        }
+    }
+
+    fn child(parent: &Self, height: u64, _view: u64, timestamp_ms: u64, proposer: Vec<u8>) -> Self {
+        TestBlock {
+            parent: parent.digest(),
+            height,
+            timestamp_ms,
+            state_root: Digest::from(next_root(&parent.state_root, height, &proposer)),
+            proposer: Bytes::from(proposer),
+        }
+    }
+
+    fn timestamp_ms(&self) -> u64 {
+        self.timestamp_ms
+    }
+
+    fn proposer(&self) -> &[u8] {
+        &self.proposer
+    }
+
+    fn state_root(&self) -> [u8; 32] {
+        self.state_root.0
+    }
+}
+
+/// Meridian's real block type (`meridian-types`), hashed with the suite hash `H`.
+impl<H: Hasher<Digest = Digest32>> HashChain for MeridianBlock<H> {
+    fn codec_config() -> usize {
+        meridian_types::MAX_BLOCK_BYTES
+    }
+
+    fn genesis() -> Self {
+        let mut block = meridian_types::Block {
+            header: Header {
+                chain_id: ChainId::new(crate::harness::CHAIN_ID).unwrap(),
+                height: 0,
+                parent: [0; 32],
+                timestamp_ms: 0,
+                view: 0,
+                proposer: Vec::new(),
+                tx_root: [0; 32],
+                receipts_root: [0; 32],
+                state_root: Sha256::hash(&[b"meridian-test-genesis-state"]).0,
+            },
+            txs: Vec::new(),
+        };
+        block.header.tx_root = tx_root::<H>(&block);
+        MeridianBlock::new(block)
+    }
+
+    fn child(parent: &Self, height: u64, view: u64, timestamp_ms: u64, proposer: Vec<u8>) -> Self {
+        let mut block = meridian_types::Block {
+            header: Header {
+                chain_id: parent.block().header.chain_id.clone(),
+                height,
+                parent: parent.id().0,
+                timestamp_ms,
+                view,
+                state_root: next_root(&parent.block().header.state_root, height, &proposer),
+                proposer,
+                tx_root: [0; 32],
+                receipts_root: [0; 32],
+            },
+            txs: Vec::new(),
+        };
+        block.header.tx_root = tx_root::<H>(&block);
+        MeridianBlock::new(block)
+    }
+
+    fn timestamp_ms(&self) -> u64 {
+        self.block().header.timestamp_ms
+    }
+
+    fn proposer(&self) -> &[u8] {
+        &self.block().header.proposer
+    }
+
+    fn state_root(&self) -> [u8; 32] {
+        self.block().header.state_root
     }
 }
 
 /// One finalized block as the application persisted it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finalized {
-    pub digest: Digest,
-    pub state_root: Digest,
+pub struct Finalized<D> {
+    pub digest: D,
+    pub state_root: [u8; 32],
     pub certificate: Option<Bytes>,
 }
 
 /// The application's "durable" store: shared between a crashed instance and its restart, as a
 /// disk would be.
-#[derive(Default, Debug)]
-pub struct Store {
-    pub finalized: BTreeMap<u64, Finalized>,
+#[derive(Debug)]
+pub struct Store<D> {
+    pub finalized: BTreeMap<u64, Finalized<D>>,
     pub deliveries: u64,
     pub redeliveries: u64,
 }
 
-pub struct TestApp<P> {
-    pub store: Arc<Mutex<Store>>,
+impl<D> Default for Store<D> {
+    fn default() -> Self {
+        Self {
+            finalized: BTreeMap::new(),
+            deliveries: 0,
+            redeliveries: 0,
+        }
+    }
+}
+
+pub struct TestApp<B: HashChain, P> {
+    pub store: Arc<Mutex<Store<B::Digest>>>,
     _marker: PhantomData<fn() -> P>,
 }
 
-impl<P> Clone for TestApp<P> {
+impl<B: HashChain, P> Clone for TestApp<B, P> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
@@ -129,7 +246,7 @@ impl<P> Clone for TestApp<P> {
     }
 }
 
-impl<P> Default for TestApp<P> {
+impl<B: HashChain, P> Default for TestApp<B, P> {
     fn default() -> Self {
         Self {
             store: Arc::default(),
@@ -138,7 +255,7 @@ impl<P> Default for TestApp<P> {
     }
 }
 
-impl<P> TestApp<P> {
+impl<B: HashChain, P> TestApp<B, P> {
     pub fn height(&self) -> Option<u64> {
         self.store
             .lock()
@@ -148,7 +265,7 @@ impl<P> TestApp<P> {
             .map(|(h, _)| *h)
     }
 
-    pub fn digest_at(&self, height: u64) -> Option<Digest> {
+    pub fn digest_at(&self, height: u64) -> Option<B::Digest> {
         self.store
             .lock()
             .unwrap()
@@ -157,59 +274,60 @@ impl<P> TestApp<P> {
             .map(|f| f.digest)
     }
 
-    pub fn history(&self) -> BTreeMap<u64, Finalized> {
+    pub fn history(&self) -> BTreeMap<u64, Finalized<B::Digest>> {
         self.store.lock().unwrap().finalized.clone()
     }
 }
 
-impl<P: PublicKey> Application<TestBlock, P> for TestApp<P> {
+impl<B: HashChain, P: PublicKey> Application<B, P> for TestApp<B, P> {
     type Error = Infallible;
 
-    fn genesis(&self) -> TestBlock {
-        genesis()
+    fn genesis(&self) -> B {
+        B::genesis()
     }
 
     async fn propose(
         &mut self,
         context: BlockContext<P>,
-        parent: Digested<TestBlock>,
-        _ancestors: Ancestors<TestBlock>,
-    ) -> Option<TestBlock> {
-        let proposer = Bytes::from(context.leader.encode().to_vec());
-        Some(TestBlock {
-            parent: parent.digest(),
-            height: context.height,
-            timestamp_ms: context.now_ms.max(parent.inner().timestamp_ms + 1),
-            state_root: next_root(&parent.inner().state_root, context.height, &proposer),
-            proposer,
-        })
+        parent: Digested<B>,
+        _ancestors: Ancestors<B>,
+    ) -> Option<B> {
+        let parent = parent.inner();
+        let timestamp = context.now_ms.max(parent.timestamp_ms() + 1);
+        Some(B::child(
+            parent,
+            context.height,
+            context.view,
+            timestamp,
+            context.leader.encode().to_vec(),
+        ))
     }
 
     async fn verify(
         &mut self,
         context: BlockContext<P>,
-        parent: Digested<TestBlock>,
-        block: Digested<TestBlock>,
-        _ancestors: Ancestors<TestBlock>,
+        parent: Digested<B>,
+        block: Digested<B>,
+        _ancestors: Ancestors<B>,
     ) -> bool {
-        let block = block.inner();
-        let parent = parent.inner();
-        block.proposer.as_ref() == context.leader.encode().as_ref()
-            && block.timestamp_ms > parent.timestamp_ms
-            && block.state_root == next_root(&parent.state_root, block.height, &block.proposer)
+        let (block, parent) = (block.inner(), parent.inner());
+        let height = block.height().get();
+        block.proposer() == context.leader.encode().as_ref()
+            && block.timestamp_ms() > parent.timestamp_ms()
+            && block.state_root() == next_root(&parent.state_root(), height, block.proposer())
     }
 
     async fn finalized(
         &mut self,
-        block: Digested<TestBlock>,
+        block: Digested<B>,
         certificate: Option<Bytes>,
     ) -> Result<(), Infallible> {
         let mut store = self.store.lock().unwrap();
         store.deliveries += 1;
-        let height = block.inner().height;
+        let height = block.height().get();
         let entry = Finalized {
             digest: block.digest(),
-            state_root: block.inner().state_root,
+            state_root: block.inner().state_root(),
             certificate,
         };
         if let Some(existing) = store.finalized.get(&height) {
@@ -228,7 +346,7 @@ impl<P: PublicKey> Application<TestBlock, P> for TestApp<P> {
                 .unwrap_or_else(|| panic!("finalized {height} delivered before its parent"));
             assert_eq!(
                 parent.digest,
-                block.inner().parent,
+                block.inner().parent(),
                 "finalized chain broken at {height}"
             );
         }

@@ -1,6 +1,6 @@
 //! A cluster of validators on the deterministic runtime and simulated network.
 
-use crate::app::{TestApp, TestBlock};
+use crate::app::{HashChain, TestApp};
 use commonware_codec::Decode as _;
 use commonware_consensus::simplex::{scheme::Scheme as SimplexScheme, types::Finalization};
 use commonware_cryptography::{sha256::Digest, Signer as _};
@@ -12,6 +12,7 @@ use meridian_consensus::{
     channel, consensus_namespace, start_validator, Channels, ConsensusScheme, Validator,
     ValidatorConfig,
 };
+use meridian_crypto::Digest32;
 use std::time::Duration;
 
 pub const CHAIN_ID: &str = "meridian-test-1";
@@ -24,7 +25,7 @@ pub const LINK: Link = Link {
 
 /// A crypto suite under test: its scheme and how to make deterministic keys.
 pub trait Suite: 'static {
-    type Scheme: ConsensusScheme + SimplexScheme<Digest>;
+    type Scheme: ConsensusScheme + SimplexScheme<Digest> + SimplexScheme<Digest32>;
     fn signers(n: usize) -> Vec<<Self::Scheme as ConsensusScheme>::Signer>;
 }
 
@@ -58,16 +59,19 @@ impl Suite for Ed25519 {
 
 type Pk<T> = <<T as Suite>::Scheme as commonware_cryptography::certificate::Verifier>::PublicKey;
 
-pub struct Cluster<T: Suite> {
+pub struct Cluster<T: Suite, B: HashChain> {
     pub context: deterministic::Context,
     pub oracle: Oracle<Pk<T>, deterministic::Context>,
     pub signers: Vec<<T::Scheme as ConsensusScheme>::Signer>,
     pub participants: Vec<Pk<T>>,
-    pub apps: Vec<TestApp<Pk<T>>>,
-    pub validators: Vec<Option<Validator<T::Scheme, TestBlock>>>,
+    pub apps: Vec<TestApp<B, Pk<T>>>,
+    pub validators: Vec<Option<Validator<T::Scheme, B>>>,
 }
 
-impl<T: Suite> Cluster<T> {
+impl<T: Suite, B: HashChain> Cluster<T, B>
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     /// `n` validators, fully linked, none started.
     pub async fn new(context: deterministic::Context, n: usize) -> Self {
         let signers = T::signers(n);
@@ -75,7 +79,10 @@ impl<T: Suite> Cluster<T> {
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
-                max_size: 1 << 20,
+                max_size: meridian_consensus::net::max_message_size::<T::Scheme, B>(
+                    n as u32,
+                    &B::codec_config(),
+                ),
                 max_peers_per_set: NZUsize!(n),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
@@ -118,12 +125,12 @@ impl<T: Suite> Cluster<T> {
             backfill: next(),
             blocks: next(),
         };
-        let config = ValidatorConfig::<T::Scheme, TestBlock>::new(
+        let config = ValidatorConfig::<T::Scheme, B>::new(
             CHAIN_ID,
             self.signers[i].clone(),
             self.participants.clone(),
             format!("validator-{i}"),
-            (),
+            B::codec_config(),
         );
         let validator = start_validator(
             self.context.child("validator").with_attribute("index", i),
@@ -217,7 +224,7 @@ impl<T: Suite> Cluster<T> {
             let Some(bytes) = entry.certificate else {
                 continue;
             };
-            let finalization = Finalization::<T::Scheme, Digest>::decode_cfg(bytes, &cfg)
+            let finalization = Finalization::<T::Scheme, B::Digest>::decode_cfg(bytes, &cfg)
                 .expect("certificate decodes");
             assert_eq!(
                 finalization.proposal.payload, entry.digest,

@@ -4,9 +4,13 @@
 mod app;
 mod harness;
 
+use app::{HashChain, TestBlock};
+use commonware_consensus::simplex::scheme::Scheme as SimplexScheme;
 use commonware_cryptography::Digestible as _;
 use commonware_runtime::{deterministic, Clock as _, Runner as _};
 use harness::{Cluster, Ed25519, Sm2, Suite};
+use meridian_consensus::MeridianBlock;
+use meridian_crypto::{Sha256Hasher, Sm3Hasher};
 use std::time::Duration;
 
 const N: usize = 4;
@@ -21,9 +25,12 @@ fn runner(seed: u64) -> deterministic::Runner {
     )
 }
 
-fn n4_finalizes<T: Suite>() {
+fn n4_finalizes<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     runner(1).start(|context| async move {
-        let mut cluster = Cluster::<T>::new(context, N).await;
+        let mut cluster = Cluster::<T, B>::new(context, N).await;
         for i in 0..N {
             cluster.start(i).await;
         }
@@ -42,9 +49,12 @@ fn n4_finalizes<T: Suite>() {
     });
 }
 
-fn n4_f1_crash<T: Suite>() {
+fn n4_f1_crash<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     runner(2).start(|context| async move {
-        let mut cluster = Cluster::<T>::new(context, N).await;
+        let mut cluster = Cluster::<T, B>::new(context, N).await;
         for i in 0..N {
             cluster.start(i).await;
         }
@@ -56,9 +66,12 @@ fn n4_f1_crash<T: Suite>() {
     });
 }
 
-fn n4_crash_restart_catches_up<T: Suite>() {
+fn n4_crash_restart_catches_up<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     runner(3).start(|context| async move {
-        let mut cluster = Cluster::<T>::new(context, N).await;
+        let mut cluster = Cluster::<T, B>::new(context, N).await;
         for i in 0..N {
             cluster.start(i).await;
         }
@@ -82,9 +95,12 @@ fn n4_crash_restart_catches_up<T: Suite>() {
     });
 }
 
-fn n4_late_joiner_syncs<T: Suite>() {
+fn n4_late_joiner_syncs<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     runner(4).start(|context| async move {
-        let mut cluster = Cluster::<T>::new(context, N).await;
+        let mut cluster = Cluster::<T, B>::new(context, N).await;
         for i in 0..3 {
             cluster.start(i).await;
         }
@@ -102,9 +118,12 @@ fn n4_late_joiner_syncs<T: Suite>() {
     });
 }
 
-fn n4_partition_2_2_halts_then_heals<T: Suite>() {
+fn n4_partition_2_2_halts_then_heals<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     runner(5).start(|context| async move {
-        let mut cluster = Cluster::<T>::new(context, N).await;
+        let mut cluster = Cluster::<T, B>::new(context, N).await;
         for i in 0..N {
             cluster.start(i).await;
         }
@@ -125,9 +144,12 @@ fn n4_partition_2_2_halts_then_heals<T: Suite>() {
 }
 
 /// Finalized digests of validator 0 up to `height`, plus the runtime's audit fingerprint.
-fn history<T: Suite>(seed: u64, height: u64) -> (Vec<String>, String) {
+fn history<T: Suite, B: HashChain>(seed: u64, height: u64) -> (Vec<String>, String)
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     runner(seed).start(|context| async move {
-        let mut cluster = Cluster::<T>::new(context, N).await;
+        let mut cluster = Cluster::<T, B>::new(context, N).await;
         for i in 0..N {
             cluster.start(i).await;
         }
@@ -135,52 +157,58 @@ fn history<T: Suite>(seed: u64, height: u64) -> (Vec<String>, String) {
         let digests = cluster.apps[0]
             .history()
             .range(..=height)
-            .map(|(h, f)| format!("{h}:{}", f.digest))
+            .map(|(h, f)| format!("{h}:{:?}", f.digest))
             .collect();
         (digests, cluster.context.auditor().state())
     })
 }
 
-fn same_seed_same_history<T: Suite>() {
-    let first = history::<T>(42, 15);
-    let second = history::<T>(42, 15);
+fn same_seed_same_history<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
+    let first = history::<T, B>(42, 15);
+    let second = history::<T, B>(42, 15);
     assert_eq!(first.0.len(), 16);
     assert_eq!(first, second);
 }
 
 #[test]
 fn n4_finalizes_ed25519() {
-    n4_finalizes::<Ed25519>();
+    n4_finalizes::<Ed25519, TestBlock>();
 }
 
 #[test]
 fn n4_f1_crash_ed25519() {
-    n4_f1_crash::<Ed25519>();
+    n4_f1_crash::<Ed25519, TestBlock>();
 }
 
 #[test]
 fn n4_crash_restart_catches_up_ed25519() {
-    n4_crash_restart_catches_up::<Ed25519>();
+    n4_crash_restart_catches_up::<Ed25519, TestBlock>();
 }
 
 #[test]
 fn n4_late_joiner_syncs_ed25519() {
-    n4_late_joiner_syncs::<Ed25519>();
+    n4_late_joiner_syncs::<Ed25519, TestBlock>();
 }
 
 #[test]
 fn n4_partition_2_2_halts_then_heals_ed25519() {
-    n4_partition_2_2_halts_then_heals::<Ed25519>();
+    n4_partition_2_2_halts_then_heals::<Ed25519, TestBlock>();
 }
 
 #[test]
 fn same_seed_same_history_ed25519() {
-    same_seed_same_history::<Ed25519>();
+    same_seed_same_history::<Ed25519, TestBlock>();
 }
 
 /// The production p2p path (`net::run_validator`: authenticated, encrypted lookup network with a
 /// fixed peer list) on the deterministic runtime's in-memory sockets.
-fn n4_authenticated_p2p_finalizes<T: Suite>() {
+fn n4_authenticated_p2p_finalizes<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
     use commonware_cryptography::Signer as _;
     use commonware_runtime::Supervisor as _;
     use meridian_consensus::{
@@ -199,17 +227,21 @@ fn n4_authenticated_p2p_finalizes<T: Suite>() {
             .enumerate()
             .map(|(i, k)| (k, addr(i)))
             .collect();
-        let apps: Vec<app::TestApp<_>> = (0..N).map(|_| app::TestApp::default()).collect();
+        let apps: Vec<app::TestApp<B, _>> = (0..N).map(|_| app::TestApp::default()).collect();
         let mut validators = Vec::new();
         for (i, signer) in signers.into_iter().enumerate() {
-            let config = ValidatorConfig::<T::Scheme, app::TestBlock>::new(
+            let config = ValidatorConfig::<T::Scheme, B>::new(
                 harness::CHAIN_ID,
                 signer,
                 keys.clone(),
                 format!("node-{i}"),
-                (),
+                B::codec_config(),
             );
-            let net = NetConfig::new(addr(i), peers.clone(), true);
+            let mut net = NetConfig::new(addr(i), peers.clone(), true);
+            net.max_message_size = meridian_consensus::net::max_message_size::<T::Scheme, B>(
+                N as u32,
+                &B::codec_config(),
+            );
             let node = context.child("node").with_attribute("index", i);
             validators.push(
                 run_validator(node, config, net, apps[i].clone())
@@ -229,40 +261,62 @@ fn n4_authenticated_p2p_finalizes<T: Suite>() {
 
 #[test]
 fn n4_authenticated_p2p_finalizes_ed25519() {
-    n4_authenticated_p2p_finalizes::<Ed25519>();
+    n4_authenticated_p2p_finalizes::<Ed25519, TestBlock>();
 }
 
 #[test]
 fn n4_finalizes_sm2() {
-    n4_finalizes::<Sm2>();
+    n4_finalizes::<Sm2, TestBlock>();
 }
 
 #[test]
 fn n4_f1_crash_sm2() {
-    n4_f1_crash::<Sm2>();
+    n4_f1_crash::<Sm2, TestBlock>();
 }
 
 #[test]
 fn n4_crash_restart_catches_up_sm2() {
-    n4_crash_restart_catches_up::<Sm2>();
+    n4_crash_restart_catches_up::<Sm2, TestBlock>();
 }
 
 #[test]
 fn n4_late_joiner_syncs_sm2() {
-    n4_late_joiner_syncs::<Sm2>();
+    n4_late_joiner_syncs::<Sm2, TestBlock>();
 }
 
 #[test]
 fn n4_partition_2_2_halts_then_heals_sm2() {
-    n4_partition_2_2_halts_then_heals::<Sm2>();
+    n4_partition_2_2_halts_then_heals::<Sm2, TestBlock>();
 }
 
 #[test]
 fn same_seed_same_history_sm2() {
-    same_seed_same_history::<Sm2>();
+    same_seed_same_history::<Sm2, TestBlock>();
 }
 
 #[test]
 fn n4_authenticated_p2p_finalizes_sm2() {
-    n4_authenticated_p2p_finalizes::<Sm2>();
+    n4_authenticated_p2p_finalizes::<Sm2, TestBlock>();
+}
+
+// The real `meridian-types` block through the whole stack, with each suite's own hash.
+
+#[test]
+fn n4_finalizes_meridian_block_intl() {
+    n4_finalizes::<Ed25519, MeridianBlock<Sha256Hasher>>();
+}
+
+#[test]
+fn n4_finalizes_meridian_block_sm() {
+    n4_finalizes::<Sm2, MeridianBlock<Sm3Hasher>>();
+}
+
+#[test]
+fn n4_crash_restart_catches_up_meridian_block_sm() {
+    n4_crash_restart_catches_up::<Sm2, MeridianBlock<Sm3Hasher>>();
+}
+
+#[test]
+fn n4_authenticated_p2p_finalizes_meridian_block_sm() {
+    n4_authenticated_p2p_finalizes::<Sm2, MeridianBlock<Sm3Hasher>>();
 }
