@@ -52,10 +52,18 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "api.not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "api.not_found",
+            format!("{what} not found"),
+        )
     }
     fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string())
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api.internal",
+            e.to_string(),
+        )
     }
 }
 
@@ -167,8 +175,8 @@ async fn submit_tx(
             ))
         }
     };
-    let raw = hex::decode(body.tx.trim())
-        .map_err(|_| ApiError::bad("tx.malformed", "tx must be hex"))?;
+    let raw =
+        hex::decode(body.tx.trim()).map_err(|_| ApiError::bad("tx.malformed", "tx must be hex"))?;
     let sub = s.submitter.clone();
     let hash = tokio::task::spawn_blocking(move || sub.submit(raw))
         .await
@@ -202,7 +210,11 @@ async fn submit_tx(
             return Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "api.commit_timeout",
-                format!("not final within {} ms; query /v1/txs/{}", wait.as_millis(), hex::encode(hash)),
+                format!(
+                    "not final within {} ms; query /v1/txs/{}",
+                    wait.as_millis(),
+                    hex::encode(hash)
+                ),
             ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -299,7 +311,10 @@ pub struct BlockView {
 
 fn block_view(l: &Ledger, b: &Block) -> Result<BlockView, ApiError> {
     let h = &b.header;
-    let cert = l.certificate(h.height).map_err(ApiError::internal)?.unwrap_or_default();
+    let cert = l
+        .certificate(h.height)
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
     Ok(BlockView {
         hash: hex::encode(b.hash(&l.hasher())),
         height: h.height,
@@ -310,7 +325,11 @@ fn block_view(l: &Ledger, b: &Block) -> Result<BlockView, ApiError> {
         tx_root: hex::encode(h.tx_root),
         receipts_root: hex::encode(h.receipts_root),
         state_root: hex::encode(h.state_root),
-        tx_hashes: b.txs.iter().map(|t| hex::encode(t.hash(&l.hasher()))).collect(),
+        tx_hashes: b
+            .txs
+            .iter()
+            .map(|t| hex::encode(t.hash(&l.hasher())))
+            .collect(),
         header: hex::encode(h.encode()),
         certificate: hex::encode(cert),
     })

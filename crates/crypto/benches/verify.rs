@@ -21,7 +21,10 @@ fn signatures(c: &mut Criterion) {
         let sig_bytes = sig.as_bytes().to_vec();
 
         group.bench_function(BenchmarkId::new("verify", suite.as_str()), |b| {
-            b.iter(|| pk.verify(&domain, black_box(&msg), black_box(&sig)).unwrap())
+            b.iter(|| {
+                pk.verify(&domain, black_box(&msg), black_box(&sig))
+                    .unwrap()
+            })
         });
         // What the mempool pays per transaction: parse key + signature bytes, then verify.
         group.bench_function(BenchmarkId::new("decode_and_verify", suite.as_str()), |b| {

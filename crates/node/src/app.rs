@@ -102,7 +102,10 @@ impl<P: PublicKey> Application<NodeBlock, P> for LedgerApp {
     ) -> bool {
         let header = &block.inner().block().header;
         if header.proposer != context.leader.encode().as_ref() || header.view != context.view {
-            tracing::warn!(height = header.height, "block names the wrong proposer or view");
+            tracing::warn!(
+                height = header.height,
+                "block names the wrong proposer or view"
+            );
             return false;
         }
         if !is_known(&self.ledger, &parent) {

@@ -20,8 +20,8 @@ mod ledger;
 
 pub use app::LedgerApp;
 pub use chain_block::NodeBlock;
-pub use gossip::{run_gossip, submitter, Submitter};
 pub use genesis::{Genesis, GenesisValidator, GENESIS_KEYS};
+pub use gossip::{run_gossip, submitter, Submitter};
 pub use hash::ChainHash;
 pub use ledger::{Ledger, LedgerConfig, LedgerError, StateQuery};
 

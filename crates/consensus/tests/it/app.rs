@@ -6,7 +6,6 @@ use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write,
 };
-use commonware_consensus::Block as _;
 use commonware_consensus::{types::Height, Heightable};
 use commonware_cryptography::{
     sha256::{Digest, Sha256},
@@ -19,7 +18,6 @@ use meridian_crypto::Digest32;
 use meridian_types::{ChainId, Header};
 use std::{
     collections::BTreeMap,
-    convert::Infallible,
     marker::PhantomData,
     sync::{Arc, Mutex},
 };
@@ -220,6 +218,8 @@ pub struct Store<D> {
     pub finalized: BTreeMap<u64, Finalized<D>>,
     pub deliveries: u64,
     pub redeliveries: u64,
+    /// Simulates a storage failure when asked to apply this height.
+    pub fail_at: Option<u64>,
 }
 
 impl<D> Default for Store<D> {
@@ -228,6 +228,7 @@ impl<D> Default for Store<D> {
             finalized: BTreeMap::new(),
             deliveries: 0,
             redeliveries: 0,
+            fail_at: None,
         }
     }
 }
@@ -279,8 +280,12 @@ impl<B: HashChain, P> TestApp<B, P> {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("disk full")]
+pub struct DiskFull;
+
 impl<B: HashChain, P: PublicKey> Application<B, P> for TestApp<B, P> {
-    type Error = Infallible;
+    type Error = DiskFull;
 
     fn genesis(&self) -> B {
         B::genesis()
@@ -321,10 +326,13 @@ impl<B: HashChain, P: PublicKey> Application<B, P> for TestApp<B, P> {
         &mut self,
         block: Digested<B>,
         certificate: Option<Bytes>,
-    ) -> Result<(), Infallible> {
+    ) -> Result<(), DiskFull> {
         let mut store = self.store.lock().unwrap();
         store.deliveries += 1;
         let height = block.height().get();
+        if store.fail_at == Some(height) {
+            return Err(DiskFull);
+        }
         let entry = Finalized {
             digest: block.digest(),
             state_root: block.inner().state_root(),

@@ -320,3 +320,28 @@ fn n4_crash_restart_catches_up_meridian_block_sm() {
 fn n4_authenticated_p2p_finalizes_meridian_block_sm() {
     n4_authenticated_p2p_finalizes::<Sm2, MeridianBlock<Sm3Hasher>>();
 }
+
+/// A validator whose application cannot persist a finalized block stops (reporting the height)
+/// instead of acknowledging it; the others keep finalizing.
+#[test]
+fn n4_app_storage_failure_stops_validator() {
+    runner(7).start(|context| async move {
+        let mut cluster = Cluster::<Ed25519, TestBlock>::new(context, N).await;
+        cluster.apps[3].store.lock().unwrap().fail_at = Some(6);
+        for i in 0..N {
+            cluster.start(i).await;
+        }
+        let failed = cluster.validators[3].take().unwrap();
+        match failed.stopped().await {
+            Err(meridian_consensus::Error::Application { height, .. }) => assert_eq!(height, 6),
+            other => panic!("expected application error, got {other:?}"),
+        }
+        assert_eq!(
+            cluster.height(3),
+            5,
+            "nothing past the failed height is applied"
+        );
+        cluster.wait_for(&[0, 1, 2], 20).await;
+        cluster.assert_no_fork();
+    });
+}

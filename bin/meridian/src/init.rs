@@ -1,0 +1,140 @@
+//! `meridian init`: keys, genesis and one config per validator.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use meridian_crypto::{PrivateKey, Suite};
+use meridian_node::{Genesis, GenesisValidator};
+
+use crate::config::{ApiConfig, ConsensusConfig, LimitsConfig, LogConfig, NodeConfig, P2pConfig, PeerConfig};
+
+#[derive(Args, Debug, Clone)]
+pub struct InitArgs {
+    /// Number of member organisations (one validator each).
+    #[arg(long, default_value_t = 4)]
+    pub orgs: usize,
+    /// Crypto suite of the chain: `sm` (SM2/SM3/SM4) or `intl` (Ed25519/SHA-256/AES-GCM).
+    #[arg(long, default_value = "sm")]
+    pub suite: String,
+    /// Output directory (created; must not already hold a genesis).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Chain id (1-64 chars of a-z 0-9 . _ -).
+    #[arg(long, default_value = "meridian-local")]
+    pub chain_id: String,
+    /// IP address every node listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// First p2p port; node i uses base + i.
+    #[arg(long, default_value_t = 30300)]
+    pub p2p_port: u16,
+    /// First API port; node i uses base + i.
+    #[arg(long, default_value_t = 8600)]
+    pub api_port: u16,
+}
+
+/// Writes a secret with owner-only permissions.
+pub fn write_secret(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create key file {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Reads a node key file written by `init`.
+pub fn read_key(path: &Path) -> Result<PrivateKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read key file {}", path.display()))?;
+    let raw = hex::decode(text.trim()).context("key file is not hex")?;
+    PrivateKey::from_tagged_bytes(&raw).map_err(|e| anyhow::anyhow!("key file {}: {e}", path.display()))
+}
+
+pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
+    let suite: Suite = args
+        .suite
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--suite must be `sm` or `intl`"))?;
+    if args.orgs == 0 || args.orgs > 64 {
+        bail!("--orgs must be between 1 and 64");
+    }
+    meridian_types::ChainId::new(args.chain_id.clone())
+        .map_err(|_| anyhow::anyhow!("--chain-id must be 1-64 chars of a-z 0-9 . _ -"))?;
+    let genesis_path = args.out.join("genesis.toml");
+    if genesis_path.exists() {
+        bail!("{} already exists: choose another --out or delete it", genesis_path.display());
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut rng = rand::rng();
+    let keys: Vec<PrivateKey> = (0..args.orgs).map(|_| PrivateKey::generate(suite, &mut rng)).collect();
+    let names: Vec<String> = (0..args.orgs).map(|i| format!("org{i}")).collect();
+    let port = |base: u16, i: usize| -> Result<u16> {
+        u16::try_from(usize::from(base) + i).context("port out of range")
+    };
+    let mut peers = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        peers.push(PeerConfig {
+            name: names[i].clone(),
+            public_key: hex::encode(k.public_key().as_bytes()),
+            address: SocketAddr::new(args.host, port(args.p2p_port, i)?),
+        });
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let genesis = Genesis {
+        chain_id: args.chain_id.clone(),
+        suite: suite.to_string(),
+        timestamp_ms: now_ms,
+        validators: peers
+            .iter()
+            .map(|p| GenesisValidator {
+                name: p.name.clone(),
+                public_key: p.public_key.clone(),
+            })
+            .collect(),
+    };
+    genesis.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(&genesis_path, toml::to_string_pretty(&genesis)?)?;
+    let mut configs = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let dir = args.out.join(&names[i]);
+        std::fs::create_dir_all(&dir)?;
+        write_secret(&dir.join("node.key"), &hex::encode(&*k.to_tagged_bytes()))?;
+        let cfg = NodeConfig {
+            name: names[i].clone(),
+            data_dir: "data".into(),
+            genesis: "../genesis.toml".into(),
+            key_file: "node.key".into(),
+            p2p: P2pConfig {
+                listen: peers[i].address,
+                peers: peers.clone(),
+                local: true,
+            },
+            api: ApiConfig {
+                listen: SocketAddr::new(args.host, port(args.api_port, i)?),
+            },
+            limits: LimitsConfig::default(),
+            consensus: ConsensusConfig::default(),
+            log: LogConfig::default(),
+        };
+        cfg.validate()?;
+        let path = dir.join("config.toml");
+        std::fs::write(&path, toml::to_string_pretty(&cfg)?)?;
+        configs.push(path);
+    }
+    Ok(configs)
+}
