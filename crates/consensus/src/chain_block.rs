@@ -5,7 +5,7 @@ use commonware_codec::{Buf, EncodeSize, Error as CodecError, RangeCfg, Read, Wri
 use commonware_consensus::{types::Height, BoundedBlock, Heightable};
 use commonware_cryptography::{Digestible, Hasher};
 use meridian_crypto::Digest32;
-use meridian_types::{merkle_root, Block, Encode as _, HashFn};
+use meridian_types::{Block, Encode as _, HashFn};
 use std::{marker::PhantomData, sync::Arc};
 
 /// A [`Block`] as consensus sees it. `H` is the chain's suite hash as a commonware hasher
@@ -160,11 +160,9 @@ impl<H: Hasher<Digest = Digest32>> HashFn for SuiteHash<H> {
     }
 }
 
-/// The transaction root a header must carry for `block.txs`.
+/// The transaction root a header must carry for `block.txs` (see [`meridian_types::tx_root`]).
 pub fn tx_root<H: Hasher<Digest = Digest32>>(block: &Block) -> [u8; 32] {
-    let h = SuiteHash::<H>(PhantomData);
-    let leaves: Vec<[u8; 32]> = block.txs.iter().map(|tx| tx.hash(&h)).collect();
-    merkle_root(&h, &leaves)
+    meridian_types::tx_root(&SuiteHash::<H>(PhantomData), &block.txs)
 }
 
 impl<H: Hasher<Digest = Digest32>> BoundedBlock for MeridianBlock<H> {

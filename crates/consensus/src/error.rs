@@ -24,6 +24,9 @@ pub enum Error {
     /// The validator's tasks stopped (aborted, or the runtime shut down).
     #[error("validator stopped")]
     Stopped,
+    /// A finalization certificate is malformed, names another block or does not verify.
+    #[error("invalid finalization certificate: {0}")]
+    InvalidCertificate(String),
     /// Networking setup failed.
     #[error("p2p: {0}")]
     Network(String),

@@ -27,6 +27,7 @@
 mod adapter;
 mod application;
 mod block;
+mod certificate;
 mod chain_block;
 mod delivery;
 mod error;
@@ -36,6 +37,7 @@ mod validator;
 
 pub use application::{Ancestors, Application, BlockContext};
 pub use block::ChainBlock;
+pub use certificate::verify_finalization;
 pub use chain_block::{tx_root, MeridianBlock};
 pub use commonware_cryptography::Digested;
 pub use error::Error;

@@ -86,7 +86,44 @@ where
     B: ChainBlock,
     A: Application<B, S::PublicKey>,
 {
+    run_validator_with_channels(context, config, net, app, &[])
+        .await
+        .map(|(validator, _)| validator)
+}
+
+/// An application channel on the same authenticated network (e.g. transaction gossip).
+pub struct ExtraChannel<P: commonware_cryptography::PublicKey, E: Clock> {
+    /// The channel id that was registered.
+    pub id: u64,
+    /// Sends to peers on this channel.
+    pub sender: lookup::Sender<P, E>,
+    /// Receives from peers on this channel.
+    pub receiver: lookup::Receiver<P>,
+}
+
+/// Like [`run_validator`], and also registers `extra` channel ids (which must not collide with
+/// [`channel::ALL`]) on the same network, handing their endpoints back in the same order.
+pub async fn run_validator_with_channels<E, S, B, A>(
+    context: E,
+    config: ValidatorConfig<S, B>,
+    net: NetConfig<S::PublicKey>,
+    app: A,
+    extra: &[u64],
+) -> Result<(Validator<S, B>, Vec<ExtraChannel<S::PublicKey, E>>), Error>
+where
+    E: Spawner + Clock + Storage + Metrics + CryptoRng + RNetwork + Resolver,
+    S: ConsensusScheme + SimplexScheme<B::Digest>,
+    B: ChainBlock,
+    A: Application<B, S::PublicKey>,
+{
     config.validate()?;
+    for (i, id) in extra.iter().enumerate() {
+        if channel::ALL.contains(id) || extra[..i].contains(id) {
+            return Err(Error::InvalidConfig(format!(
+                "extra channel {id} collides with another channel"
+            )));
+        }
+    }
     let peers: Map<S::PublicKey, Address> = Map::try_from(
         net.peers
             .iter()
@@ -135,9 +172,20 @@ where
         backfill: register(channel::BACKFILL),
         blocks: register(channel::BLOCKS),
     };
+    let extra = extra
+        .iter()
+        .map(|&id| {
+            let (sender, receiver) = register(id);
+            ExtraChannel {
+                id,
+                sender,
+                receiver,
+            }
+        })
+        .collect();
     // The network task is a sibling of the validator; both live as long as the runtime.
     let _network = network.start();
-    start_validator(
+    let validator = start_validator(
         context.child("node"),
         config,
         app,
@@ -145,7 +193,8 @@ where
         oracle.clone(),
         oracle,
     )
-    .await
+    .await?;
+    Ok((validator, extra))
 }
 
 /// Runs a validator on the tokio runtime, with storage under `storage_dir`, until it stops.

@@ -126,6 +126,23 @@ pub struct ValidatorConfig<S: ConsensusScheme, B: ChainBlock> {
     pub max_repair: NonZeroUsize,
 }
 
+impl<S: ConsensusScheme, B: ChainBlock> Clone for ValidatorConfig<S, B> {
+    fn clone(&self) -> Self {
+        Self {
+            chain_id: self.chain_id.clone(),
+            signer: self.signer.clone(),
+            participants: self.participants.clone(),
+            partition_prefix: self.partition_prefix.clone(),
+            block_codec_config: self.block_codec_config.clone(),
+            timeouts: self.timeouts.clone(),
+            mailbox_size: self.mailbox_size,
+            max_pending_acks: self.max_pending_acks,
+            view_retention: self.view_retention,
+            max_repair: self.max_repair,
+        }
+    }
+}
+
 impl<S: ConsensusScheme, B: ChainBlock> ValidatorConfig<S, B> {
     /// A config with default timing and buffer sizes.
     pub fn new(

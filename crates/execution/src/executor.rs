@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use meridian_types::{merkle_root, Address, ChainId, Encode, Hash32, HashFn, Receipt, SignedTx};
+use meridian_types::{
+    merkle_root, tx_root, Address, ChainId, Encode, Hash32, HashFn, Receipt, SignedTx,
+};
 
 use crate::context::TxContext;
 use crate::overlay::{Overlay, StateRead, WriteSet};
@@ -206,11 +208,7 @@ impl Executor {
             out.txs.push(tx);
         }
         out.writes = block_state.into_writes();
-        // Leaves cover the full signed encoding (signature included): a block id must commit to
-        // exactly one byte string per transaction, or a relayed copy with a mangled signature
-        // could travel under the same block id.
-        let leaves: Vec<Hash32> = out.txs.iter().map(|t| hash.hash(&t.encode())).collect();
-        out.tx_root = merkle_root(hash, &leaves);
+        out.tx_root = tx_root(hash, &out.txs);
         let receipt_hashes: Vec<Hash32> = out
             .receipts
             .iter()

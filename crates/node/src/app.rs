@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use commonware_cryptography::{Digestible, PublicKey};
+use commonware_cryptography::{Digestible, Hasher, PublicKey};
 use meridian_consensus::{Ancestors, Application, BlockContext, Digested};
+use meridian_crypto::Digest32;
 
-use crate::chain_block::NodeBlock;
 use crate::ledger::{Ledger, LedgerError};
+use crate::NodeBlock;
 
 /// Adapts [`Ledger`] to consensus. Cheap to clone.
 #[derive(Clone)]
@@ -26,10 +27,10 @@ impl LedgerApp {
     /// Makes sure every not-yet-executed ancestor of `parent` is executed, oldest first, so a
     /// node that restarted (empty speculative cache) or fell behind can still vote. Returns
     /// `Err` only for a permanently invalid chain.
-    async fn catch_up(
+    async fn catch_up<H: Hasher<Digest = Digest32>>(
         &self,
-        parent: &Digested<NodeBlock>,
-        mut ancestors: Ancestors<NodeBlock>,
+        parent: &Digested<NodeBlock<H>>,
+        mut ancestors: Ancestors<NodeBlock<H>>,
     ) -> Result<(), LedgerError> {
         let mut missing = Vec::new();
         let mut cursor = parent.inner().block().clone();
@@ -54,25 +55,27 @@ impl LedgerApp {
     }
 }
 
-fn is_known(ledger: &Ledger, d: &Digested<NodeBlock>) -> bool {
+fn is_known<H: Hasher<Digest = Digest32>>(ledger: &Ledger, d: &Digested<NodeBlock<H>>) -> bool {
     let h = d.inner().block().header.height;
     h <= ledger.finalized_height()
         && ledger.store().block_hash(h).ok().flatten() == Some(d.digest().0)
 }
 
-impl<P: PublicKey> Application<NodeBlock, P> for LedgerApp {
+/// `H` must be the chain suite's hash (SM3 for `sm`, SHA-256 for `intl`), so the block ids
+/// consensus votes on equal the ledger's block hashes.
+impl<H: Hasher<Digest = Digest32>, P: PublicKey> Application<NodeBlock<H>, P> for LedgerApp {
     type Error = LedgerError;
 
-    fn genesis(&self) -> NodeBlock {
-        NodeBlock::new(self.ledger.genesis_block().clone(), self.ledger.suite())
+    fn genesis(&self) -> NodeBlock<H> {
+        NodeBlock::new(self.ledger.genesis_block().clone())
     }
 
     async fn propose(
         &mut self,
         context: BlockContext<P>,
-        parent: Digested<NodeBlock>,
-        ancestors: Ancestors<NodeBlock>,
-    ) -> Option<NodeBlock> {
+        parent: Digested<NodeBlock<H>>,
+        ancestors: Ancestors<NodeBlock<H>>,
+    ) -> Option<NodeBlock<H>> {
         let parent_hash = parent.digest().0;
         if !is_known(&self.ledger, &parent) {
             if let Err(e) = self.catch_up(&parent, ancestors).await {
@@ -85,7 +88,7 @@ impl<P: PublicKey> Application<NodeBlock, P> for LedgerApp {
             .ledger
             .propose(&parent_hash, context.view, &proposer, context.now_ms)
         {
-            Ok(block) => Some(NodeBlock::new(block, self.ledger.suite())),
+            Ok(block) => Some(NodeBlock::new(block)),
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "proposal failed");
                 None
@@ -96,9 +99,9 @@ impl<P: PublicKey> Application<NodeBlock, P> for LedgerApp {
     async fn verify(
         &mut self,
         context: BlockContext<P>,
-        parent: Digested<NodeBlock>,
-        block: Digested<NodeBlock>,
-        ancestors: Ancestors<NodeBlock>,
+        parent: Digested<NodeBlock<H>>,
+        block: Digested<NodeBlock<H>>,
+        ancestors: Ancestors<NodeBlock<H>>,
     ) -> bool {
         let header = &block.inner().block().header;
         if header.proposer != context.leader.encode().as_ref() || header.view != context.view {
@@ -137,7 +140,7 @@ impl<P: PublicKey> Application<NodeBlock, P> for LedgerApp {
 
     async fn finalized(
         &mut self,
-        block: Digested<NodeBlock>,
+        block: Digested<NodeBlock<H>>,
         finalization: Option<Bytes>,
     ) -> Result<(), LedgerError> {
         let cert = finalization.map(|b| b.to_vec()).unwrap_or_default();

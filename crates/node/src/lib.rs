@@ -12,14 +12,14 @@
 //! code, the tests call it directly.
 
 mod app;
-mod chain_block;
 mod genesis;
 pub mod gossip;
 mod hash;
 mod ledger;
 
 pub use app::LedgerApp;
-pub use chain_block::NodeBlock;
+/// The block type consensus carries (the suite hash `H` computes its id).
+pub type NodeBlock<H> = meridian_consensus::MeridianBlock<H>;
 pub use genesis::{Genesis, GenesisValidator, GENESIS_KEYS};
 pub use gossip::{run_gossip, submitter, Submitter};
 pub use hash::ChainHash;

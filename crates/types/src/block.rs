@@ -2,6 +2,7 @@
 
 use crate::codec::{decode_seq, encode_seq, CodecError, Decode, Encode, Reader, Writer};
 use crate::limits::*;
+use crate::merkle::merkle_root;
 use crate::tx::{ChainId, SignedTx};
 use crate::{Hash32, HashFn};
 
@@ -103,4 +104,11 @@ impl Decode for Block {
             txs: decode_seq(r, MAX_BLOCK_TXS, "block.txs")?,
         })
     }
+}
+
+/// The `tx_root` a header must carry for `txs`: a Merkle root over the suite hashes of the
+/// *full* signed encodings (signature included), so a block id pins every transaction byte.
+pub fn tx_root(h: &(impl HashFn + ?Sized), txs: &[SignedTx]) -> Hash32 {
+    let leaves: Vec<Hash32> = txs.iter().map(|t| h.hash(&t.encode())).collect();
+    merkle_root(h, &leaves)
 }

@@ -12,7 +12,7 @@ mod merkle;
 mod receipt;
 mod tx;
 
-pub use block::{Block, Header};
+pub use block::{tx_root, Block, Header};
 pub use codec::{decode_exact, CodecError, Decode, Encode, Reader, Writer};
 pub use limits::*;
 pub use merkle::{merkle_proof, merkle_root, verify_merkle_proof, MerkleProof};

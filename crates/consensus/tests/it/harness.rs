@@ -224,6 +224,7 @@ where
             let Some(bytes) = entry.certificate else {
                 continue;
             };
+            let bytes_copy = bytes.clone();
             let finalization = Finalization::<T::Scheme, B::Digest>::decode_cfg(bytes, &cfg)
                 .expect("certificate decodes");
             assert_eq!(
@@ -237,6 +238,26 @@ where
             assert!(
                 !finalization.verify(&mut self.context, &other_chain, &Sequential),
                 "certificate at {height} must not verify for another chain"
+            );
+            // The same check through the public helper the API/light clients use.
+            let view = meridian_consensus::verify_finalization::<T::Scheme, B::Digest, _>(
+                &mut self.context,
+                CHAIN_ID,
+                &self.participants,
+                &bytes_copy,
+                &entry.digest,
+            )
+            .expect("helper verifies certificate");
+            assert_eq!(view, finalization.proposal.round.view().get());
+            assert!(
+                meridian_consensus::verify_finalization::<T::Scheme, B::Digest, _>(
+                    &mut self.context,
+                    "other-chain",
+                    &self.participants,
+                    &bytes_copy,
+                    &entry.digest,
+                )
+                .is_err()
             );
             checked += 1;
         }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 const N: usize = 4;
 const ALL: [usize; 4] = [0, 1, 2, 3];
+const GOSSIP: u64 = 100;
 
 fn runner(seed: u64) -> deterministic::Runner {
     deterministic::Runner::new(
@@ -212,7 +213,7 @@ where
     use commonware_cryptography::Signer as _;
     use commonware_runtime::Supervisor as _;
     use meridian_consensus::{
-        net::{run_validator, NetConfig},
+        net::{run_validator_with_channels, NetConfig},
         ValidatorConfig,
     };
     use std::net::{Ipv4Addr, SocketAddr};
@@ -229,6 +230,7 @@ where
             .collect();
         let apps: Vec<app::TestApp<B, _>> = (0..N).map(|_| app::TestApp::default()).collect();
         let mut validators = Vec::new();
+        let mut gossip = Vec::new();
         for (i, signer) in signers.into_iter().enumerate() {
             let config = ValidatorConfig::<T::Scheme, B>::new(
                 harness::CHAIN_ID,
@@ -243,11 +245,12 @@ where
                 &B::codec_config(),
             );
             let node = context.child("node").with_attribute("index", i);
-            validators.push(
-                run_validator(node, config, net, apps[i].clone())
+            let (validator, extra) =
+                run_validator_with_channels(node, config, net, apps[i].clone(), &[GOSSIP])
                     .await
-                    .unwrap(),
-            );
+                    .unwrap();
+            validators.push(validator);
+            gossip.push(extra.into_iter().next().unwrap());
         }
         while !apps.iter().all(|a| a.height().unwrap_or(0) >= 10) {
             context.sleep(Duration::from_millis(100)).await;
@@ -256,6 +259,30 @@ where
             let d = apps[0].digest_at(h);
             assert!(apps.iter().all(|a| a.digest_at(h) == d), "fork at {h}");
         }
+        // An application channel rides the same authenticated network.
+        use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+        let sent = gossip[0]
+            .sender
+            .send(Recipients::All, b"tx".to_vec(), false);
+        assert_eq!(sent.len(), N - 1);
+        let (from, message) = gossip[1].receiver.recv().await.unwrap();
+        assert_eq!(from, keys[0]);
+        assert_eq!(message.as_ref(), b"tx");
+        assert!(run_validator_with_channels(
+            context.child("bad"),
+            ValidatorConfig::<T::Scheme, B>::new(
+                harness::CHAIN_ID,
+                T::signers(1).remove(0),
+                keys.clone(),
+                "bad",
+                B::codec_config(),
+            ),
+            NetConfig::new(addr(9), peers.clone(), true),
+            apps[0].clone(),
+            &[meridian_consensus::channel::VOTES],
+        )
+        .await
+        .is_err());
     });
 }
 
@@ -344,4 +371,72 @@ fn n4_app_storage_failure_stops_validator() {
         cluster.wait_for(&[0, 1, 2], 20).await;
         cluster.assert_no_fork();
     });
+}
+
+/// Four validators on the tokio runtime over real loopback TCP sockets (the production runtime),
+/// storage in a temporary directory.
+fn n4_tokio_loopback_finalizes<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
+    use commonware_cryptography::Signer as _;
+    use commonware_runtime::{tokio, Supervisor as _};
+    use meridian_consensus::{
+        net::{max_message_size, run_validator, NetConfig},
+        ValidatorConfig,
+    };
+    use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runner = tokio::Runner::new(tokio::Config::new().with_storage_directory(dir.path()));
+    runner.start(|context| async move {
+        let signers = T::signers(N);
+        let keys: Vec<_> = signers.iter().map(|s| s.public_key()).collect();
+        // Ask the OS for free ports, then release them for the nodes.
+        let addrs: Vec<SocketAddr> = (0..N)
+            .map(|_| {
+                let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+                l.local_addr().unwrap()
+            })
+            .collect();
+        let peers: Vec<_> = keys.iter().cloned().zip(addrs.iter().copied()).collect();
+        let apps: Vec<app::TestApp<B, _>> = (0..N).map(|_| app::TestApp::default()).collect();
+        let mut validators = Vec::new();
+        for (i, signer) in signers.into_iter().enumerate() {
+            let config = ValidatorConfig::<T::Scheme, B>::new(
+                harness::CHAIN_ID,
+                signer,
+                keys.clone(),
+                format!("node-{i}"),
+                B::codec_config(),
+            );
+            let mut net = NetConfig::new(addrs[i], peers.clone(), true);
+            net.max_message_size = max_message_size::<T::Scheme, B>(N as u32, &B::codec_config());
+            let node = context.child("node").with_attribute("index", i);
+            validators.push(
+                run_validator(node, config, net, apps[i].clone())
+                    .await
+                    .unwrap(),
+            );
+        }
+        let deadline = context.current() + Duration::from_secs(120);
+        while !apps.iter().all(|a| a.height().unwrap_or(0) >= 5) {
+            assert!(context.current() < deadline, "no progress on loopback");
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        for h in 0..=5 {
+            let d = apps[0].digest_at(h);
+            assert!(apps.iter().all(|a| a.digest_at(h) == d), "fork at {h}");
+        }
+    });
+}
+
+#[test]
+fn n4_tokio_loopback_finalizes_ed25519() {
+    n4_tokio_loopback_finalizes::<Ed25519, MeridianBlock<Sha256Hasher>>();
+}
+
+#[test]
+fn n4_tokio_loopback_finalizes_sm2() {
+    n4_tokio_loopback_finalizes::<Sm2, MeridianBlock<Sm3Hasher>>();
 }

@@ -33,6 +33,7 @@ const LINK: Link = Link {
 /// A crypto suite under test.
 pub trait Suite: 'static {
     type Scheme: ConsensusScheme + SimplexScheme<Digest32>;
+    type Hasher: commonware_cryptography::Hasher<Digest = Digest32>;
     const SUITE: CryptoSuite;
     fn signer(key: &PrivateKey) -> <Self::Scheme as ConsensusScheme>::Signer;
 }
@@ -40,6 +41,7 @@ pub trait Suite: 'static {
 pub struct Sm;
 impl Suite for Sm {
     type Scheme = meridian_consensus::Sm2Scheme;
+    type Hasher = meridian_crypto::Sm3Hasher;
     const SUITE: CryptoSuite = CryptoSuite::Sm;
     fn signer(key: &PrivateKey) -> meridian_crypto::sm2dsa::PrivateKey {
         match key {
@@ -52,6 +54,7 @@ impl Suite for Sm {
 pub struct Intl;
 impl Suite for Intl {
     type Scheme = meridian_consensus::Ed25519Scheme;
+    type Hasher = meridian_crypto::Sha256Hasher;
     const SUITE: CryptoSuite = CryptoSuite::Intl;
     fn signer(key: &PrivateKey) -> commonware_cryptography::ed25519::PrivateKey {
         match key {
@@ -67,7 +70,7 @@ pub struct Node<T: Suite> {
     pub dir: PathBuf,
     pub ledger: Option<Arc<Ledger>>,
     pub submitter: Option<Submitter>,
-    pub validator: Option<Validator<T::Scheme, NodeBlock>>,
+    pub validator: Option<Validator<T::Scheme, NodeBlock<T::Hasher>>>,
 }
 
 pub struct Cluster<T: Suite> {
@@ -158,12 +161,12 @@ impl<T: Suite> Cluster<T> {
             blocks: next(),
         };
         let (sub, local) = submitter(ledger.clone());
-        let config = ValidatorConfig::<T::Scheme, NodeBlock>::new(
+        let config = ValidatorConfig::<T::Scheme, NodeBlock<T::Hasher>>::new(
             CHAIN_ID,
             T::signer(&self.keys[i]),
             self.participants.clone(),
             format!("validator-{i}"),
-            T::SUITE,
+            meridian_types::MAX_BLOCK_BYTES,
         );
         let node_ctx = self.context.child("node").with_attribute("index", i);
         let validator = start_validator(

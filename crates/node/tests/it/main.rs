@@ -100,7 +100,7 @@ impl Workload {
         (0..n)
             .map(|_| {
                 let who = (self.next() % 6) as usize;
-                if self.next() % 4 == 0 {
+                if self.next().is_multiple_of(4) {
                     let doc = meridian_node::ChainHash(self.suite);
                     let d = meridian_types::HashFn::hash(&doc, &self.next().to_be_bytes());
                     self.docs.push(d);
