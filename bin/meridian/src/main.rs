@@ -1,1 +1,45 @@
-fn main() {}
+//! `meridian`: the one binary — key/genesis/config generation and the validator node.
+//! (The devnet supervisor, client CLI and load benchmark arrive with the next milestone.)
+
+mod config;
+mod init;
+mod node;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "meridian", version, about = "Meridian consortium blockchain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate node keys, a genesis and one config per validator for a new chain.
+    Init(init::InitArgs),
+    /// Run one validator until SIGINT/SIGTERM.
+    Node {
+        /// The node's config file (written by `meridian init`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Init(args) => {
+            let configs = init::run(&args)?;
+            println!("genesis: {}", args.out.join("genesis.toml").display());
+            for c in configs {
+                println!("node config: {}", c.display());
+            }
+            Ok(())
+        }
+        Command::Node { config } => node::run(&config),
+    }
+}

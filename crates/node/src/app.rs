@@ -1,9 +1,11 @@
 //! The ledger behind the consensus seam ([`meridian_consensus::Application`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use commonware_cryptography::{Digestible, Hasher, PublicKey};
+use commonware_runtime::Clock;
 use meridian_consensus::{Ancestors, Application, BlockContext, Digested};
 use meridian_crypto::Digest32;
 
@@ -11,14 +13,36 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::NodeBlock;
 
 /// Adapts [`Ledger`] to consensus. Cheap to clone.
-#[derive(Clone)]
-pub struct LedgerApp {
+///
+/// `C` is the runtime clock: with an empty mempool a leader waits up to `empty_block_wait` for
+/// transactions before proposing, so an idle chain makes a few blocks a second instead of as
+/// many as the network allows (each one fsynced). Keep the wait well below the leader timeout.
+pub struct LedgerApp<C> {
     ledger: Arc<Ledger>,
+    clock: Arc<C>,
+    empty_block_wait: Duration,
 }
 
-impl LedgerApp {
-    pub fn new(ledger: Arc<Ledger>) -> Self {
-        Self { ledger }
+impl<C> Clone for LedgerApp<C> {
+    fn clone(&self) -> Self {
+        Self {
+            ledger: self.ledger.clone(),
+            clock: self.clock.clone(),
+            empty_block_wait: self.empty_block_wait,
+        }
+    }
+}
+
+/// Default idle wait of a leader with nothing to propose.
+pub const DEFAULT_EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(300);
+
+impl<C: Clock + Send + Sync + 'static> LedgerApp<C> {
+    pub fn new(ledger: Arc<Ledger>, clock: C, empty_block_wait: Duration) -> Self {
+        Self {
+            ledger,
+            clock: Arc::new(clock),
+            empty_block_wait,
+        }
     }
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
@@ -63,7 +87,12 @@ fn is_known<H: Hasher<Digest = Digest32>>(ledger: &Ledger, d: &Digested<NodeBloc
 
 /// `H` must be the chain suite's hash (SM3 for `sm`, SHA-256 for `intl`), so the block ids
 /// consensus votes on equal the ledger's block hashes.
-impl<H: Hasher<Digest = Digest32>, P: PublicKey> Application<NodeBlock<H>, P> for LedgerApp {
+impl<H, P, C> Application<NodeBlock<H>, P> for LedgerApp<C>
+where
+    H: Hasher<Digest = Digest32>,
+    P: PublicKey,
+    C: Clock + Send + Sync + 'static,
+{
     type Error = LedgerError;
 
     fn genesis(&self) -> NodeBlock<H> {
@@ -83,10 +112,21 @@ impl<H: Hasher<Digest = Digest32>, P: PublicKey> Application<NodeBlock<H>, P> fo
                 return None;
             }
         }
+        let mut waited = Duration::ZERO;
+        let step = Duration::from_millis(10);
+        while self.ledger.mempool_len() == 0 && waited < self.empty_block_wait {
+            self.clock.sleep(step).await;
+            waited += step;
+        }
+        let now_ms = self
+            .clock
+            .current()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(context.now_ms, |d| d.as_millis() as u64);
         let proposer = context.leader.encode().to_vec();
         match self
             .ledger
-            .propose(&parent_hash, context.view, &proposer, context.now_ms)
+            .propose(&parent_hash, context.view, &proposer, now_ms)
         {
             Ok(block) => Some(NodeBlock::new(block)),
             Err(e) => {

@@ -297,13 +297,25 @@ impl Ledger {
         &self,
         parent_hash: &Hash32,
     ) -> Result<(Header, Option<Arc<PreparedState>>), LedgerError> {
-        if let Some(p) = lock(&self.pending).get(parent_hash) {
-            return Ok((p.block.header.clone(), Some(p.state.clone())));
-        }
+        // The committed tip wins over any speculative copy of the same block: children must be
+        // prepared on the state object storage actually committed.
         let tip = self.finalized_height();
         if self.store.block_hash(tip)? == Some(*parent_hash) {
             let b = self.block(tip)?.ok_or(LedgerError::NotFound)?;
             return Ok((b.header, None));
+        }
+        if let Some(p) = lock(&self.pending).get(parent_hash) {
+            if p.block.header.height <= tip {
+                return Err(LedgerError::InvalidBlock(
+                    "parent is on a branch that lost to the finalized chain".into(),
+                ));
+            }
+            return Ok((p.block.header.clone(), Some(p.state.clone())));
+        }
+        if self.store.height_of(parent_hash)?.is_some() {
+            return Err(LedgerError::InvalidBlock(
+                "parent is finalized but not the tip: the block forks the finalized chain".into(),
+            ));
         }
         Err(LedgerError::UnknownParent(hex::encode(parent_hash)))
     }
@@ -384,22 +396,25 @@ impl Ledger {
             .copied()
             .zip(receipts.iter().map(|r| r.encode()))
             .collect();
-        lock(&self.pending).insert(
-            block.hash(&self.hash),
-            Pending {
+        // First writer wins: concurrent verifications of one block must leave exactly one state
+        // object, because children are prepared on top of that object.
+        lock(&self.pending)
+            .entry(block.hash(&self.hash))
+            .or_insert(Pending {
                 block: block.clone(),
                 state,
                 txs,
                 receipts,
-            },
-        );
+            });
     }
 
     /// Re-executes a peer's block on its parent and accepts it only if every root matches.
     pub fn verify(&self, block: &Block) -> Result<(), LedgerError> {
         let hash = block.hash(&self.hash);
-        if lock(&self.pending).contains_key(&hash) {
-            return Ok(());
+        if lock(&self.pending).contains_key(&hash)
+            || self.store.block_hash(block.header.height)? == Some(hash)
+        {
+            return Ok(()); // already executed, or already final
         }
         let invalid = |m: String| Err(LedgerError::InvalidBlock(m));
         let (parent, state) = self.parent_state(&block.header.parent)?;
@@ -473,17 +488,26 @@ impl Ledger {
         if !lock(&self.pending).contains_key(&hash) {
             self.verify(block)?;
         }
-        let pending = lock(&self.pending)
-            .remove(&hash)
-            .ok_or(LedgerError::NotFound)?;
+        // Keep the speculative entry in place until the commit is durable, so a concurrent
+        // verification of a child always finds its parent (pending or committed), never a gap
+        // in which it would re-execute the parent into a second state object.
+        let (state, txs, receipts) = {
+            let mut pending = lock(&self.pending);
+            let p = pending.get_mut(&hash).ok_or(LedgerError::NotFound)?;
+            (
+                p.state.clone(),
+                std::mem::take(&mut p.txs),
+                std::mem::take(&mut p.receipts),
+            )
+        };
         self.store.commit(BlockCommit {
             height,
             block_hash: hash,
-            block: pending.block.encode(),
+            block: block.encode(),
             certificate,
-            txs: pending.txs,
-            receipts: pending.receipts,
-            state: pending.state,
+            txs,
+            receipts,
+            state,
         })?;
         lock(&self.pending).retain(|_, p| p.block.header.height > height);
         let store = &self.store;

@@ -17,7 +17,7 @@ pub mod gossip;
 mod hash;
 mod ledger;
 
-pub use app::LedgerApp;
+pub use app::{LedgerApp, DEFAULT_EMPTY_BLOCK_WAIT};
 /// The block type consensus carries (the suite hash `H` computes its id).
 pub type NodeBlock<H> = meridian_consensus::MeridianBlock<H>;
 pub use genesis::{Genesis, GenesisValidator, GENESIS_KEYS};
