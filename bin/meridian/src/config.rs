@@ -143,9 +143,13 @@ impl NodeConfig {
             );
         }
         if self.api.listen == self.p2p.listen {
-            bail!("config fields `api.listen` and `p2p.listen` are the same address: use two ports");
+            bail!(
+                "config fields `api.listen` and `p2p.listen` are the same address: use two ports"
+            );
         }
-        if self.limits.max_block_txs == 0 || self.limits.max_block_txs > meridian_types::MAX_BLOCK_TXS {
+        if self.limits.max_block_txs == 0
+            || self.limits.max_block_txs > meridian_types::MAX_BLOCK_TXS
+        {
             bail!(
                 "config field `limits.max_block_txs` must be 1..={}",
                 meridian_types::MAX_BLOCK_TXS
@@ -206,13 +210,25 @@ mod tests {
         c.validate().unwrap();
         let mut bad = c.clone();
         bad.p2p.listen = "127.0.0.1:1".parse().unwrap();
-        assert!(bad.validate().unwrap_err().to_string().contains("p2p.listen"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("p2p.listen"));
         let mut bad = c.clone();
         bad.limits.max_block_txs = 0;
-        assert!(bad.validate().unwrap_err().to_string().contains("limits.max_block_txs"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("limits.max_block_txs"));
         let mut bad = c;
         bad.consensus.certification_timeout_ms = 10;
-        assert!(bad.validate().unwrap_err().to_string().contains("certification_timeout_ms"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("certification_timeout_ms"));
         assert!(toml::from_str::<NodeConfig>("name = 1").is_err());
     }
 }

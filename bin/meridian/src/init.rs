@@ -8,7 +8,9 @@ use clap::Args;
 use meridian_crypto::{PrivateKey, Suite};
 use meridian_node::{Genesis, GenesisValidator};
 
-use crate::config::{ApiConfig, ConsensusConfig, LimitsConfig, LogConfig, NodeConfig, P2pConfig, PeerConfig};
+use crate::config::{
+    ApiConfig, ConsensusConfig, LimitsConfig, LogConfig, NodeConfig, P2pConfig, PeerConfig,
+};
 
 #[derive(Args, Debug, Clone)]
 pub struct InitArgs {
@@ -58,7 +60,8 @@ pub fn read_key(path: &Path) -> Result<PrivateKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
     let raw = hex::decode(text.trim()).context("key file is not hex")?;
-    PrivateKey::from_tagged_bytes(&raw).map_err(|e| anyhow::anyhow!("key file {}: {e}", path.display()))
+    PrivateKey::from_tagged_bytes(&raw)
+        .map_err(|e| anyhow::anyhow!("key file {}: {e}", path.display()))
 }
 
 pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
@@ -73,12 +76,17 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
         .map_err(|_| anyhow::anyhow!("--chain-id must be 1-64 chars of a-z 0-9 . _ -"))?;
     let genesis_path = args.out.join("genesis.toml");
     if genesis_path.exists() {
-        bail!("{} already exists: choose another --out or delete it", genesis_path.display());
+        bail!(
+            "{} already exists: choose another --out or delete it",
+            genesis_path.display()
+        );
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut rng = rand::rng();
-    let keys: Vec<PrivateKey> = (0..args.orgs).map(|_| PrivateKey::generate(suite, &mut rng)).collect();
+    let keys: Vec<PrivateKey> = (0..args.orgs)
+        .map(|_| PrivateKey::generate(suite, &mut rng))
+        .collect();
     let names: Vec<String> = (0..args.orgs).map(|i| format!("org{i}")).collect();
     let port = |base: u16, i: usize| -> Result<u16> {
         u16::try_from(usize::from(base) + i).context("port out of range")

@@ -12,11 +12,11 @@ use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _};
 use meridian_consensus::net::{max_message_size, run_validator_with_channels, NetConfig};
 use meridian_consensus::{ConsensusScheme, Ed25519Scheme, Sm2Scheme, Timeouts, ValidatorConfig};
 use meridian_crypto::{Digest32, PrivateKey, PublicKey};
+use meridian_mempool::MempoolConfig;
 use meridian_node::{
     run_gossip, submitter, Genesis, Ledger, LedgerApp, LedgerConfig, NodeBlock,
     DEFAULT_EMPTY_BLOCK_WAIT,
 };
-use meridian_mempool::MempoolConfig;
 
 use crate::config::NodeConfig;
 
@@ -33,7 +33,10 @@ pub fn run(path: &Path) -> Result<()> {
     let (_, suite, validators) = genesis.parse().map_err(|e| anyhow!("{e}"))?;
     let key = crate::init::read_key(&cfg.key_file)?;
     if key.suite() != suite {
-        bail!("key_file holds a {} key but the chain suite is {suite}", key.suite());
+        bail!(
+            "key_file holds a {} key but the chain suite is {suite}",
+            key.suite()
+        );
     }
     if !validators.contains(&key.public_key()) {
         bail!("this node's key is not a genesis validator: check key_file and genesis");
@@ -94,7 +97,13 @@ pub fn run(path: &Path) -> Result<()> {
                 .iter()
                 .map(|(pk, a)| Ok((to(pk)?, *a)))
                 .collect::<Result<Vec<_>>>()?;
-            start::<Ed25519Scheme, meridian_crypto::Sha256Hasher>(&cfg, ledger, k, participants, peers)
+            start::<Ed25519Scheme, meridian_crypto::Sha256Hasher>(
+                &cfg,
+                ledger,
+                k,
+                participants,
+                peers,
+            )
         }
     }
 }
@@ -130,7 +139,8 @@ where
         certification: Duration::from_millis(cfg.consensus.certification_timeout_ms),
         ..Timeouts::default()
     };
-    vcfg.validate().map_err(|e| anyhow!("consensus config: {e}"))?;
+    vcfg.validate()
+        .map_err(|e| anyhow!("consensus config: {e}"))?;
     let n = u32::try_from(peers.len()).unwrap_or(u32::MAX);
     let mut net = NetConfig::new(cfg.p2p.listen, peers, cfg.p2p.local);
     net.max_message_size = max_message_size::<S, NodeBlock<H>>(n, &vcfg.block_codec_config);
@@ -141,17 +151,18 @@ where
         commonware_runtime::tokio::Config::new().with_storage_directory(storage),
     );
     runner.start(|context| async move {
-        let app = LedgerApp::new(ledger.clone(), context.child("app"), DEFAULT_EMPTY_BLOCK_WAIT);
-        let (validator, mut extra) = run_validator_with_channels(
-            context.child("node"),
-            vcfg,
-            net,
-            app,
-            &[GOSSIP_CHANNEL],
-        )
-        .await
-        .map_err(|e| anyhow!("consensus did not start: {e}"))?;
-        let gossip = extra.pop().ok_or_else(|| anyhow!("gossip channel missing"))?;
+        let app = LedgerApp::new(
+            ledger.clone(),
+            context.child("app"),
+            DEFAULT_EMPTY_BLOCK_WAIT,
+        );
+        let (validator, mut extra) =
+            run_validator_with_channels(context.child("node"), vcfg, net, app, &[GOSSIP_CHANNEL])
+                .await
+                .map_err(|e| anyhow!("consensus did not start: {e}"))?;
+        let gossip = extra
+            .pop()
+            .ok_or_else(|| anyhow!("gossip channel missing"))?;
         let (sub, local) = submitter(ledger.clone());
         let gossip_ledger = ledger.clone();
         context.child("gossip").spawn(move |_| async move {
@@ -182,7 +193,9 @@ where
     S: ConsensusScheme + commonware_consensus::simplex::scheme::Scheme<B::Digest>,
     B: meridian_consensus::ChainBlock,
 {
-    v.stopped().await.map_err(|e| anyhow!("validator stopped: {e}"))
+    v.stopped()
+        .await
+        .map_err(|e| anyhow!("validator stopped: {e}"))
 }
 
 async fn shutdown_signal() -> &'static str {

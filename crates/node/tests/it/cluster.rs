@@ -15,8 +15,8 @@ use meridian_consensus::{
 };
 use meridian_crypto::{Digest32, PrivateKey, Suite as CryptoSuite};
 use meridian_node::{
-    run_gossip, submitter, Genesis, DEFAULT_EMPTY_BLOCK_WAIT, GenesisValidator, Ledger, LedgerApp, LedgerConfig, NodeBlock,
-    Submitter,
+    run_gossip, submitter, Genesis, GenesisValidator, Ledger, LedgerApp, LedgerConfig, NodeBlock,
+    Submitter, DEFAULT_EMPTY_BLOCK_WAIT,
 };
 use meridian_types::Hash32;
 
@@ -172,7 +172,11 @@ impl<T: Suite> Cluster<T> {
         let validator = start_validator(
             node_ctx.child("consensus"),
             config,
-            LedgerApp::new(ledger.clone(), node_ctx.child("app"), DEFAULT_EMPTY_BLOCK_WAIT),
+            LedgerApp::new(
+                ledger.clone(),
+                node_ctx.child("app"),
+                DEFAULT_EMPTY_BLOCK_WAIT,
+            ),
             channels,
             self.oracle.manager(),
             control,
