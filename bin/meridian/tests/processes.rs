@@ -190,6 +190,7 @@ fn verified_value(
     // A forged value must not verify.
     assert!(verify_state_proof(kind, header.state_root, key, Some(b"forged"), &proof).is_err());
     // The header is the one the other validator finalized at that height.
+    net.wait_height(other, header.height, Duration::from_secs(30));
     let b = net.block(other, header.height);
     assert_eq!(b.hash, hex::encode(ChainHash(suite).hash(&header.encode())));
     assert!(!b.certificate.is_empty() || header.height == 0);
