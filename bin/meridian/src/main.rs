@@ -2,6 +2,7 @@
 //! (The devnet supervisor, client CLI and load benchmark arrive with the next milestone.)
 
 mod config;
+mod devnet;
 mod init;
 mod node;
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Generate node keys, a genesis and one config per validator for a new chain.
     Init(init::InitArgs),
+    /// Start (first run: create) a local multi-validator network as OS processes; Ctrl-C stops it.
+    Devnet(devnet::DevnetArgs),
     /// Run one validator until SIGINT/SIGTERM.
     Node {
         /// The node's config file (written by `meridian init`).
@@ -41,5 +44,6 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Node { config } => node::run(&config),
+        Command::Devnet(args) => devnet::run(&args),
     }
 }

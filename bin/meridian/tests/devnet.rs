@@ -1,0 +1,135 @@
+//! `meridian devnet` through the real binary: start → ready → stop (SIGINT) → resume from disk →
+//! stop → `--reset` starts a new chain. Every wait is bounded; processes are killed on failure.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_meridian");
+
+struct Devnet {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port_base(n: u16) -> u16 {
+    // Find `n` consecutive free ports (devnet takes a base port).
+    for _ in 0..50 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = l.local_addr().unwrap().port();
+        drop(l);
+        if base > 60_000 {
+            continue;
+        }
+        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+fn start(dir: &Path, ports: (u16, u16), extra: &[&str]) -> Devnet {
+    let mut child = Command::new(BIN)
+        .args(["devnet", "--validators", "4", "--suite", "intl", "--data-dir"])
+        .arg(dir)
+        .args(["--p2p-port", &ports.0.to_string(), "--api-port", &ports.1.to_string()])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    Devnet {
+        child,
+        lines: rx,
+        seen: Vec::new(),
+    }
+}
+
+impl Devnet {
+    fn wait_line(&mut self, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.starts_with(prefix) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("no `{prefix}` line in {limit:?}; output so far: {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn interrupt_and_wait(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        self.wait_line("stopped", Duration::from_secs(30));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "devnet did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn height(api_port: u16) -> Option<u64> {
+    let v: serde_json::Value = ureq::get(format!("http://127.0.0.1:{api_port}/v1/status"))
+        .call()
+        .ok()?
+        .body_mut()
+        .read_json()
+        .ok()?;
+    v["height"].as_u64()
+}
+
+#[test]
+fn devnet_start_ready_stop_resume_reset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let ports = (free_port_base(4), free_port_base(4));
+    assert_ne!(ports.0, ports.1);
+
+    let mut d = start(&dir, ports, &[]);
+    d.wait_line("creating", Duration::from_secs(30));
+    d.wait_line("ready:", Duration::from_secs(120));
+    // Let it finalize a few blocks, remember how far it got.
+    std::thread::sleep(Duration::from_secs(2));
+    let before = height(ports.1).expect("API answers while running");
+    assert!(before >= 1);
+    d.interrupt_and_wait();
+    assert!(height(ports.1).is_none(), "nodes stopped with the supervisor");
+    drop(d);
+
+    let mut d = start(&dir, ports, &[]);
+    d.wait_line("resuming", Duration::from_secs(30));
+    d.wait_line("ready:", Duration::from_secs(120));
+    let after = height(ports.1).unwrap();
+    assert!(after >= before, "resumed from disk: {after} >= {before}");
+    d.interrupt_and_wait();
+    drop(d);
+
+    let mut d = start(&dir, ports, &["--reset"]);
+    d.wait_line("reset:", Duration::from_secs(30));
+    d.wait_line("creating", Duration::from_secs(30));
+    d.wait_line("ready:", Duration::from_secs(120));
+    d.interrupt_and_wait();
+}
