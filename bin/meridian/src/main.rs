@@ -1,6 +1,7 @@
 //! `meridian`: the one binary — key/genesis/config generation and the validator node.
 //! (The devnet supervisor, client CLI and load benchmark arrive with the next milestone.)
 
+mod bench;
 mod config;
 mod devnet;
 mod init;
@@ -24,6 +25,8 @@ enum Command {
     Init(init::InitArgs),
     /// Start (first run: create) a local multi-validator network as OS processes; Ctrl-C stops it.
     Devnet(devnet::DevnetArgs),
+    /// Load a running network at a target rate and report committed TPS and latency.
+    Bench(bench::BenchArgs),
     /// Run one validator until SIGINT/SIGTERM.
     Node {
         /// The node's config file (written by `meridian init`).
@@ -45,5 +48,6 @@ fn main() -> Result<()> {
         }
         Command::Node { config } => node::run(&config),
         Command::Devnet(args) => devnet::run(&args),
+        Command::Bench(args) => bench::run_and_report(&args),
     }
 }

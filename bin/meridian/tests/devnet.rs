@@ -115,6 +115,7 @@ fn devnet_start_ready_stop_resume_reset() {
     std::thread::sleep(Duration::from_secs(2));
     let before = height(ports.1).expect("API answers while running");
     assert!(before >= 1);
+    bench_smoke(tmp.path(), ports.1);
     d.interrupt_and_wait();
     assert!(height(ports.1).is_none(), "nodes stopped with the supervisor");
     drop(d);
@@ -132,4 +133,30 @@ fn devnet_start_ready_stop_resume_reset() {
     d.wait_line("creating", Duration::from_secs(30));
     d.wait_line("ready:", Duration::from_secs(120));
     d.interrupt_and_wait();
+}
+
+/// A few seconds of `meridian bench` against the running devnet: the report is well formed
+/// (no speed assertion — speed is measured by the bench command, not by tests).
+fn bench_smoke(dir: &Path, api_base: u16) {
+    let out = dir.join("bench.json");
+    let nodes: Vec<String> = (0..4).map(|i| format!("http://127.0.0.1:{}", api_base + i)).collect();
+    let status = Command::new(BIN)
+        .args(["bench", "--rate", "50", "--duration", "2", "--accounts", "8", "--workers", "4", "--drain", "30"])
+        .arg("--nodes")
+        .arg(nodes.join(","))
+        .arg("--out")
+        .arg(&out)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "bench exits 0");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["suite"], "intl");
+    assert_eq!(r["validators"], 4);
+    assert_eq!(r["submitted"], 100);
+    assert_eq!(r["committed"], 100, "every transfer finalized: {r}");
+    for k in ["committed_tps", "latency_ms_p50", "latency_ms_p99", "verify_per_sec_one_core", "verify_ceiling_tps", "cores"] {
+        assert!(r[k].as_f64().is_some_and(|v| v > 0.0), "{k} present and positive: {r}");
+    }
+    assert!(r["latency_ms_p50"].as_f64() <= r["latency_ms_p99"].as_f64());
 }

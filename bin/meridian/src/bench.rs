@@ -1,0 +1,347 @@
+//! `meridian bench`: an open-loop load generator against a running network.
+//!
+//! It funds `--accounts` senders from a fresh issuer, pre-signs `rate × duration` transfers,
+//! submits them at the target rate (open loop: the schedule does not wait for answers) spread
+//! over the nodes (each sender sticks to one node), follows finalized blocks to time every
+//! transaction from submit to finalized, and measures this machine's single-core signature
+//! verification rate for the chain's suite to put the result against the verify ceiling
+//! (`cores × verify rate ÷ validators`: every validator verifies every signature once).
+//! Prints a summary and writes a JSON report with the full conditions.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use meridian_bank::BankCall;
+use meridian_crypto::{Domain, PrivateKey, SigningKind, Suite};
+use meridian_node::{sign_tx, ChainHash};
+use meridian_types::{Address, ChainId, Encode, Hash32};
+use serde::Serialize;
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// API URLs of the nodes to load (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8600,http://127.0.0.1:8601,http://127.0.0.1:8602,http://127.0.0.1:8603")]
+    pub nodes: Vec<String>,
+    /// Target submission rate, transactions per second.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u64,
+    /// Submission window in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Number of sending accounts.
+    #[arg(long, default_value_t = 256)]
+    pub accounts: usize,
+    /// HTTP submitter threads.
+    #[arg(long, default_value_t = 16)]
+    pub workers: usize,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "bench-report.json")]
+    pub out: PathBuf,
+    /// Seconds to wait for stragglers after the window.
+    #[arg(long, default_value_t = 30)]
+    pub drain: u64,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Report {
+    pub commit: String,
+    pub cores: usize,
+    pub cpu: String,
+    pub suite: String,
+    pub chain_id: String,
+    pub validators: usize,
+    pub nodes: Vec<String>,
+    pub target_rate: u64,
+    pub duration_s: u64,
+    pub accounts: usize,
+    pub submitted: usize,
+    pub rejected: usize,
+    pub committed: usize,
+    pub committed_tps: f64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p95: f64,
+    pub latency_ms_p99: f64,
+    pub verify_per_sec_one_core: f64,
+    pub verify_ceiling_tps: f64,
+    pub fraction_of_ceiling: f64,
+    pub first_height: u64,
+    pub last_height: u64,
+}
+
+fn get_json(agent: &ureq::Agent, url: &str) -> Result<serde_json::Value> {
+    Ok(agent.get(url).call()?.body_mut().read_json()?)
+}
+
+fn post_tx(agent: &ureq::Agent, node: &str, raw: &[u8], commit: bool) -> Result<()> {
+    let mode = if commit { "commit" } else { "async" };
+    agent
+        .post(format!("{node}/v1/txs?mode={mode}&timeout_ms=30000"))
+        .send_json(serde_json::json!({"tx": hex::encode(raw)}))
+        .map(|_| ())
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// Single-core verifications per second of the suite's signatures on this machine.
+pub fn measure_verify_rate(suite: Suite) -> f64 {
+    let key = PrivateKey::from_seed(suite, &[3; 32]);
+    let pk = key.public_key();
+    let domain = match Domain::new("bench", SigningKind::Transaction) {
+        Ok(d) => d,
+        Err(_) => return 0.0,
+    };
+    let msg = [7u8; 200];
+    let sig = key.sign(&domain, &msg);
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_millis(1500) {
+        for _ in 0..32 {
+            let _ = pk.verify(&domain, &msg, &sig);
+        }
+        n += 32;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn run(args: &BenchArgs) -> Result<Report> {
+    if args.nodes.is_empty() || args.rate == 0 || args.duration == 0 || args.accounts == 0 {
+        bail!("--nodes, --rate, --duration and --accounts must be non-empty/positive");
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(40)))
+        .build()
+        .into();
+    let status = get_json(&agent, &format!("{}/v1/status", args.nodes[0]))
+        .with_context(|| format!("cannot reach {}", args.nodes[0]))?;
+    let suite: Suite = status["suite"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| anyhow!("node reports an unknown suite"))?;
+    let chain_id = status["chain_id"].as_str().unwrap_or_default().to_string();
+    let validators = status["validators"].as_u64().unwrap_or(1) as usize;
+    let chain = ChainId::new(chain_id.clone()).map_err(|e| anyhow!("{e}"))?;
+    let hash = ChainHash(suite);
+    eprintln!("bench: suite {suite}, chain {chain_id}, {validators} validators, {} nodes", args.nodes.len());
+
+    // Fresh issuer and senders per run (random keys), so reruns never collide on nonces.
+    let mut rng = rand::rng();
+    let issuer = PrivateKey::generate(suite, &mut rng);
+    let senders: Vec<PrivateKey> = (0..args.accounts).map(|_| PrivateKey::generate(suite, &mut rng)).collect();
+    let addrs: Vec<Address> = senders.iter().map(|k| Address::from_public_key(&hash, k.public_key().as_bytes())).collect();
+    let symbol = format!("B{}", rand::random::<u32>() % 1_000_000_000);
+    let expiry = u64::MAX;
+    eprintln!("bench: funding {} accounts with {symbol}", args.accounts);
+    let create = sign_tx(&issuer, &chain, 0, expiry, BankCall::CreateAsset { symbol: symbol.clone(), decimals: 0, max_supply: u128::MAX }.into_call());
+    post_tx(&agent, &args.nodes[0], &create.encode(), true)?;
+    let mints: Vec<Vec<u8>> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| sign_tx(&issuer, &chain, 1 + i as u64, expiry, BankCall::Mint { symbol: symbol.clone(), to: *a, amount: 1 << 60 }.into_call()).encode())
+        .collect();
+    let (last, rest) = mints.split_last().ok_or_else(|| anyhow!("no accounts"))?;
+    for m in rest {
+        post_tx(&agent, &args.nodes[0], m, false)?;
+    }
+    post_tx(&agent, &args.nodes[0], last, true)?;
+
+    let total = (args.rate * args.duration) as usize;
+    eprintln!("bench: pre-signing {total} transfers");
+    let per_sender = total.div_ceil(args.accounts);
+    let mut txs: Vec<(usize, Vec<u8>, Hash32)> = Vec::with_capacity(total);
+    'outer: for n in 0..per_sender {
+        for (i, k) in senders.iter().enumerate() {
+            if txs.len() == total {
+                break 'outer;
+            }
+            let to = addrs[(i + 1) % addrs.len()];
+            let tx = sign_tx(k, &chain, n as u64, expiry, BankCall::Transfer { symbol: symbol.clone(), to, amount: 1 }.into_call());
+            let h = tx.hash(&hash);
+            txs.push((i % args.nodes.len(), tx.encode(), h));
+        }
+    }
+    let first_height = status["height"].as_u64().unwrap_or(0);
+    let index: HashMap<Hash32, usize> = txs.iter().enumerate().map(|(i, t)| (t.2, i)).collect();
+    let txs = Arc::new(txs);
+    let submitted_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let committed_at: Arc<Mutex<Vec<Option<f64>>>> = Arc::new(Mutex::new(vec![None; total]));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let rejected = Arc::new(AtomicUsize::new(0));
+    let committed = Arc::new(AtomicUsize::new(0));
+    let last_height = Arc::new(AtomicU64::new(first_height));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let t0 = Instant::now();
+
+    // Follower: walks finalized blocks on the first node and stamps commit times.
+    let follower = {
+        let (agent, node) = (agent.clone(), args.nodes[0].clone());
+        let (committed_at, committed, last_height, done) = (committed_at.clone(), committed.clone(), last_height.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut next = first_height + 1;
+            while !done.load(Ordering::SeqCst) {
+                match get_json(&agent, &format!("{node}/v1/blocks/{next}")) {
+                    Ok(b) => {
+                        let now = t0.elapsed().as_secs_f64();
+                        let mut c = committed_at.lock().unwrap_or_else(|p| p.into_inner());
+                        for h in b["tx_hashes"].as_array().into_iter().flatten() {
+                            let Some(raw) = h.as_str().and_then(|s| hex::decode(s).ok()) else { continue };
+                            let Ok(h32) = <[u8; 32]>::try_from(raw.as_slice()) else { continue };
+                            if let Some(&i) = index.get(&h32) {
+                                if c[i].is_none() {
+                                    c[i] = Some(now);
+                                    committed.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                        }
+                        last_height.store(next, Ordering::SeqCst);
+                        next += 1;
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        })
+    };
+
+    // Open-loop submitters: tx i is due at t0 + i / rate.
+    let workers: Vec<_> = (0..args.workers.max(1))
+        .map(|w| {
+            let (agent, txs, submitted_at, sent, rejected) = (agent.clone(), txs.clone(), submitted_at.clone(), sent.clone(), rejected.clone());
+            let (nodes, rate, n_workers) = (args.nodes.clone(), args.rate, args.workers.max(1));
+            std::thread::spawn(move || {
+                let mut i = w;
+                while i < txs.len() {
+                    let due = Duration::from_secs_f64(i as f64 / rate as f64);
+                    let now = t0.elapsed();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                    let (node, raw, _) = &txs[i];
+                    submitted_at[i].store(t0.elapsed().as_micros() as u64, Ordering::SeqCst);
+                    if post_tx(&agent, &nodes[*node], raw, false).is_err() {
+                        rejected.fetch_add(1, Ordering::SeqCst);
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    i += n_workers;
+                }
+            })
+        })
+        .collect();
+
+    let window_end = Duration::from_secs(args.duration);
+    let hard_end = window_end + Duration::from_secs(args.drain);
+    loop {
+        let (s, c) = (sent.load(Ordering::SeqCst), committed.load(Ordering::SeqCst));
+        let elapsed = t0.elapsed();
+        let pct = (s * 100 / total.max(1)).min(100);
+        let bar = "=".repeat(pct / 4);
+        eprint!("\r[{bar:<25}] {pct:3}% sent {s}/{total} committed {c} ({:.0} tx/s) height {}   ",
+            c as f64 / elapsed.as_secs_f64().max(0.001), last_height.load(Ordering::SeqCst));
+        let _ = std::io::stderr().flush();
+        let all_sent = s >= total;
+        let all_done = c + rejected.load(Ordering::SeqCst) >= total;
+        if (all_sent && all_done) || elapsed > hard_end {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!();
+    for w in workers {
+        let _ = w.join();
+    }
+    done.store(true, Ordering::SeqCst);
+    let _ = follower.join();
+
+    let commits = committed_at.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut lat: Vec<f64> = Vec::new();
+    let mut last_commit = 0f64;
+    for (i, c) in commits.iter().enumerate() {
+        if let Some(c) = c {
+            let s = submitted_at[i].load(Ordering::SeqCst) as f64 / 1e6;
+            lat.push((c - s).max(0.0) * 1e3);
+            last_commit = last_commit.max(*c);
+        }
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let n_committed = lat.len();
+    let committed_tps = if last_commit > 0.0 { n_committed as f64 / last_commit } else { 0.0 };
+    eprintln!("bench: measuring single-core {suite} verify rate");
+    let verify = measure_verify_rate(suite);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let ceiling = cores as f64 * verify / validators.max(1) as f64;
+    Ok(Report {
+        commit: git_commit(),
+        cores,
+        cpu: cpu_model(),
+        suite: suite.to_string(),
+        chain_id,
+        validators,
+        nodes: args.nodes.clone(),
+        target_rate: args.rate,
+        duration_s: args.duration,
+        accounts: args.accounts,
+        submitted: sent.load(Ordering::SeqCst),
+        rejected: rejected.load(Ordering::SeqCst),
+        committed: n_committed,
+        committed_tps,
+        latency_ms_p50: percentile(&lat, 0.50),
+        latency_ms_p95: percentile(&lat, 0.95),
+        latency_ms_p99: percentile(&lat, 0.99),
+        verify_per_sec_one_core: verify,
+        verify_ceiling_tps: ceiling,
+        fraction_of_ceiling: if ceiling > 0.0 { committed_tps / ceiling } else { 0.0 },
+        first_height,
+        last_height: last_height.load(Ordering::SeqCst),
+    })
+}
+
+/// Runs the bench, prints the summary and writes the report.
+pub fn run_and_report(args: &BenchArgs) -> Result<()> {
+    let r = run(args)?;
+    println!(
+        "committed {} of {} ({} rejected) in {} s window: {:.0} tx/s sustained; latency p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
+        r.committed, r.submitted, r.rejected, r.duration_s, r.committed_tps, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_p99
+    );
+    println!(
+        "verify ceiling on this machine: {} cores x {:.0} {} verifies/s / {} validators = {:.0} tx/s; reached {:.0}%",
+        r.cores, r.verify_per_sec_one_core, r.suite, r.validators, r.verify_ceiling_tps, r.fraction_of_ceiling * 100.0
+    );
+    std::fs::write(&args.out, serde_json::to_string_pretty(&r)?)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!("report: {}", args.out.display());
+    Ok(())
+}
