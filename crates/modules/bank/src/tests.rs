@@ -294,3 +294,35 @@ proptest! {
         }
     }
 }
+
+fn symbol() -> impl Strategy<Value = String> {
+    "[A-Z0-9]{1,16}"
+}
+
+proptest! {
+    /// Every bank encoding roundtrips: stored assets, call arguments and events.
+    #[test]
+    fn encodings_roundtrip(sym in symbol(), d in 0u8..=18, a in any::<u128>(), b in any::<u128>(), who in any::<[u8; 20]>(), to in any::<[u8; 20]>()) {
+        let asset = Asset { symbol: sym.clone(), decimals: d, max_supply: a, supply: b, issuer: Address(who) };
+        prop_assert_eq!(decode_asset(&asset.encode()).unwrap(), asset);
+        let calls = vec![
+            BankCall::CreateAsset { symbol: sym.clone(), decimals: d, max_supply: a },
+            BankCall::Mint { symbol: sym.clone(), to: Address(to), amount: a },
+            BankCall::Transfer { symbol: sym.clone(), to: Address(to), amount: b },
+            BankCall::Burn { symbol: sym.clone(), amount: a },
+        ];
+        for c in calls {
+            let call = c.clone().into_call();
+            prop_assert_eq!(BankCall::decode(&call.method, &call.args).unwrap(), c);
+        }
+        let ev = BankEvent::Transferred { symbol: sym, from: Address(who), to: Address(to), amount: a };
+        prop_assert_eq!(BankEvent::decode(ev.kind(), &ev.data()).unwrap(), ev);
+    }
+
+    #[test]
+    fn garbage_args_never_panic(method in "(create_asset|mint|transfer|burn)", args in proptest::collection::vec(any::<u8>(), 0..80)) {
+        let _ = BankCall::decode(&method, &args);
+        let _ = BankEvent::decode("transferred", &args);
+        let _ = decode_asset(&args);
+    }
+}

@@ -263,6 +263,28 @@ mod tests {
         assert_eq!(decode_record(&rec.encode()).unwrap(), rec);
     }
 
+    proptest::proptest! {
+        /// Records, call arguments and events roundtrip; garbage never panics.
+        #[test]
+        fn encodings_roundtrip(
+            doc in proptest::prelude::any::<[u8; 32]>(),
+            owner in proptest::prelude::any::<[u8; 20]>(),
+            t in proptest::prelude::any::<u64>(),
+            meta in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..MAX_METADATA_LEN),
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100),
+        ) {
+            let rec = Record { doc_hash: doc, owner: Address(owner), timestamp_ms: t, height: t / 2, tx_hash: doc, metadata: meta.clone() };
+            proptest::prop_assert_eq!(decode_record(&rec.encode()).unwrap(), rec);
+            let reg = Register { doc_hash: doc, metadata: meta };
+            proptest::prop_assert_eq!(Register::decode(&reg.clone().into_call().args).unwrap(), reg);
+            let ev = Notarized { doc_hash: doc, owner: Address(owner), timestamp_ms: t };
+            proptest::prop_assert_eq!(Notarized::decode(&ev.encode()).unwrap(), ev);
+            let _ = decode_record(&junk);
+            let _ = Register::decode(&junk);
+            let _ = Notarized::decode(&junk);
+        }
+    }
+
     #[test]
     fn oversized_metadata_and_bad_method() {
         let big = Register {
