@@ -26,7 +26,11 @@ use serde::Serialize;
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// API URLs of the nodes to load (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8600,http://127.0.0.1:8601,http://127.0.0.1:8602,http://127.0.0.1:8603")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8600,http://127.0.0.1:8601,http://127.0.0.1:8602,http://127.0.0.1:8603"
+    )]
     pub nodes: Vec<String>,
     /// Target submission rate, transactions per second.
     #[arg(long, default_value_t = 1000)]
@@ -157,22 +161,55 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     let validators = status["validators"].as_u64().unwrap_or(1) as usize;
     let chain = ChainId::new(chain_id.clone()).map_err(|e| anyhow!("{e}"))?;
     let hash = ChainHash(suite);
-    eprintln!("bench: suite {suite}, chain {chain_id}, {validators} validators, {} nodes", args.nodes.len());
+    eprintln!(
+        "bench: suite {suite}, chain {chain_id}, {validators} validators, {} nodes",
+        args.nodes.len()
+    );
 
     // Fresh issuer and senders per run (random keys), so reruns never collide on nonces.
     let mut rng = rand::rng();
     let issuer = PrivateKey::generate(suite, &mut rng);
-    let senders: Vec<PrivateKey> = (0..args.accounts).map(|_| PrivateKey::generate(suite, &mut rng)).collect();
-    let addrs: Vec<Address> = senders.iter().map(|k| Address::from_public_key(&hash, k.public_key().as_bytes())).collect();
+    let senders: Vec<PrivateKey> = (0..args.accounts)
+        .map(|_| PrivateKey::generate(suite, &mut rng))
+        .collect();
+    let addrs: Vec<Address> = senders
+        .iter()
+        .map(|k| Address::from_public_key(&hash, k.public_key().as_bytes()))
+        .collect();
     let symbol = format!("B{}", rand::random::<u32>() % 1_000_000_000);
     let expiry = u64::MAX;
     eprintln!("bench: funding {} accounts with {symbol}", args.accounts);
-    let create = sign_tx(&issuer, &chain, 0, expiry, BankCall::CreateAsset { symbol: symbol.clone(), decimals: 0, max_supply: u128::MAX }.into_call());
+    let create = sign_tx(
+        &issuer,
+        &chain,
+        0,
+        expiry,
+        BankCall::CreateAsset {
+            symbol: symbol.clone(),
+            decimals: 0,
+            max_supply: u128::MAX,
+        }
+        .into_call(),
+    );
     post_tx(&agent, &args.nodes[0], &create.encode(), true)?;
     let mints: Vec<Vec<u8>> = addrs
         .iter()
         .enumerate()
-        .map(|(i, a)| sign_tx(&issuer, &chain, 1 + i as u64, expiry, BankCall::Mint { symbol: symbol.clone(), to: *a, amount: 1 << 60 }.into_call()).encode())
+        .map(|(i, a)| {
+            sign_tx(
+                &issuer,
+                &chain,
+                1 + i as u64,
+                expiry,
+                BankCall::Mint {
+                    symbol: symbol.clone(),
+                    to: *a,
+                    amount: 1 << 60,
+                }
+                .into_call(),
+            )
+            .encode()
+        })
         .collect();
     let (last, rest) = mints.split_last().ok_or_else(|| anyhow!("no accounts"))?;
     for m in rest {
@@ -190,7 +227,18 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
                 break 'outer;
             }
             let to = addrs[(i + 1) % addrs.len()];
-            let tx = sign_tx(k, &chain, n as u64, expiry, BankCall::Transfer { symbol: symbol.clone(), to, amount: 1 }.into_call());
+            let tx = sign_tx(
+                k,
+                &chain,
+                n as u64,
+                expiry,
+                BankCall::Transfer {
+                    symbol: symbol.clone(),
+                    to,
+                    amount: 1,
+                }
+                .into_call(),
+            );
             let h = tx.hash(&hash);
             txs.push((i % args.nodes.len(), tx.encode(), h));
         }
@@ -198,7 +246,8 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     let first_height = status["height"].as_u64().unwrap_or(0);
     let index: HashMap<Hash32, usize> = txs.iter().enumerate().map(|(i, t)| (t.2, i)).collect();
     let txs = Arc::new(txs);
-    let submitted_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let submitted_at: Arc<Vec<AtomicU64>> =
+        Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
     let committed_at: Arc<Mutex<Vec<Option<f64>>>> = Arc::new(Mutex::new(vec![None; total]));
     let sent = Arc::new(AtomicUsize::new(0));
     let rejected = Arc::new(AtomicUsize::new(0));
@@ -210,7 +259,12 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     // Follower: walks finalized blocks on the first node and stamps commit times.
     let follower = {
         let (agent, node) = (agent.clone(), args.nodes[0].clone());
-        let (committed_at, committed, last_height, done) = (committed_at.clone(), committed.clone(), last_height.clone(), done.clone());
+        let (committed_at, committed, last_height, done) = (
+            committed_at.clone(),
+            committed.clone(),
+            last_height.clone(),
+            done.clone(),
+        );
         std::thread::spawn(move || {
             let mut next = first_height + 1;
             while !done.load(Ordering::SeqCst) {
@@ -219,8 +273,12 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
                         let now = t0.elapsed().as_secs_f64();
                         let mut c = committed_at.lock().unwrap_or_else(|p| p.into_inner());
                         for h in b["tx_hashes"].as_array().into_iter().flatten() {
-                            let Some(raw) = h.as_str().and_then(|s| hex::decode(s).ok()) else { continue };
-                            let Ok(h32) = <[u8; 32]>::try_from(raw.as_slice()) else { continue };
+                            let Some(raw) = h.as_str().and_then(|s| hex::decode(s).ok()) else {
+                                continue;
+                            };
+                            let Ok(h32) = <[u8; 32]>::try_from(raw.as_slice()) else {
+                                continue;
+                            };
                             if let Some(&i) = index.get(&h32) {
                                 if c[i].is_none() {
                                     c[i] = Some(now);
@@ -240,7 +298,13 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     // Open-loop submitters: tx i is due at t0 + i / rate.
     let workers: Vec<_> = (0..args.workers.max(1))
         .map(|w| {
-            let (agent, txs, submitted_at, sent, rejected) = (agent.clone(), txs.clone(), submitted_at.clone(), sent.clone(), rejected.clone());
+            let (agent, txs, submitted_at, sent, rejected) = (
+                agent.clone(),
+                txs.clone(),
+                submitted_at.clone(),
+                sent.clone(),
+                rejected.clone(),
+            );
             let (nodes, rate, n_workers) = (args.nodes.clone(), args.rate, args.workers.max(1));
             std::thread::spawn(move || {
                 let mut i = w;
@@ -265,12 +329,18 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     let window_end = Duration::from_secs(args.duration);
     let hard_end = window_end + Duration::from_secs(args.drain);
     loop {
-        let (s, c) = (sent.load(Ordering::SeqCst), committed.load(Ordering::SeqCst));
+        let (s, c) = (
+            sent.load(Ordering::SeqCst),
+            committed.load(Ordering::SeqCst),
+        );
         let elapsed = t0.elapsed();
         let pct = (s * 100 / total.max(1)).min(100);
         let bar = "=".repeat(pct / 4);
-        eprint!("\r[{bar:<25}] {pct:3}% sent {s}/{total} committed {c} ({:.0} tx/s) height {}   ",
-            c as f64 / elapsed.as_secs_f64().max(0.001), last_height.load(Ordering::SeqCst));
+        eprint!(
+            "\r[{bar:<25}] {pct:3}% sent {s}/{total} committed {c} ({:.0} tx/s) height {}   ",
+            c as f64 / elapsed.as_secs_f64().max(0.001),
+            last_height.load(Ordering::SeqCst)
+        );
         let _ = std::io::stderr().flush();
         let all_sent = s >= total;
         let all_done = c + rejected.load(Ordering::SeqCst) >= total;
@@ -286,7 +356,10 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     done.store(true, Ordering::SeqCst);
     let _ = follower.join();
 
-    let commits = committed_at.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let commits = committed_at
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let mut lat: Vec<f64> = Vec::new();
     let mut last_commit = 0f64;
     for (i, c) in commits.iter().enumerate() {
@@ -298,10 +371,16 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let n_committed = lat.len();
-    let committed_tps = if last_commit > 0.0 { n_committed as f64 / last_commit } else { 0.0 };
+    let committed_tps = if last_commit > 0.0 {
+        n_committed as f64 / last_commit
+    } else {
+        0.0
+    };
     eprintln!("bench: measuring single-core {suite} verify rate");
     let verify = measure_verify_rate(suite);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let ceiling = cores as f64 * verify / validators.max(1) as f64;
     Ok(Report {
         commit: git_commit(),
@@ -323,7 +402,11 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         latency_ms_p99: percentile(&lat, 0.99),
         verify_per_sec_one_core: verify,
         verify_ceiling_tps: ceiling,
-        fraction_of_ceiling: if ceiling > 0.0 { committed_tps / ceiling } else { 0.0 },
+        fraction_of_ceiling: if ceiling > 0.0 {
+            committed_tps / ceiling
+        } else {
+            0.0
+        },
         first_height,
         last_height: last_height.load(Ordering::SeqCst),
     })

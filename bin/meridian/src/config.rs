@@ -36,6 +36,9 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
+    /// Per-client-IP token bucket; `per_second = 0` turns it off.
+    #[serde(default)]
+    pub rate_limit: meridian_api::RateLimit,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -147,6 +150,12 @@ impl NodeConfig {
                 "config fields `api.listen` and `p2p.listen` are the same address: use two ports"
             );
         }
+        if self.api.rate_limit.per_second > 0 && self.api.rate_limit.burst == 0 {
+            bail!(
+                "config field `api.rate_limit.burst` is 0: set it to at least 1 \
+                 (or per_second = 0 to disable the limit)"
+            );
+        }
         if self.limits.max_block_txs == 0
             || self.limits.max_block_txs > meridian_types::MAX_BLOCK_TXS
         {
@@ -195,6 +204,7 @@ mod tests {
             },
             api: ApiConfig {
                 listen: "127.0.0.1:8600".parse().unwrap(),
+                rate_limit: Default::default(),
             },
             limits: LimitsConfig::default(),
             consensus: ConsensusConfig::default(),

@@ -92,7 +92,9 @@ fn stop_all(children: &mut [(String, Child)]) {
         loop {
             match c.try_wait() {
                 Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
                 _ => {
                     eprintln!("{name} did not stop in time; killing it");
                     let _ = c.kill();
@@ -149,7 +151,10 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
     let mut children = Vec::new();
     for (c, (name, api)) in configs.iter().zip(&apis) {
         children.push((name.clone(), spawn_node(c)?));
-        println!("{name}: API {api}  log {}", c.with_file_name("node.log").display());
+        println!(
+            "{name}: API {api}  log {}",
+            c.with_file_name("node.log").display()
+        );
     }
     let started = Instant::now();
     let mut ready = false;
@@ -190,7 +195,10 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
     stop_all(&mut children);
     println!("stopped");
     if result.is_err() && !ready {
-        bail!("{}", result.err().map(|e| e.to_string()).unwrap_or_default());
+        bail!(
+            "{}",
+            result.err().map(|e| e.to_string()).unwrap_or_default()
+        );
     }
     result
 }

@@ -134,6 +134,7 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
             },
             api: ApiConfig {
                 listen: SocketAddr::new(args.host, port(args.api_port, i)?),
+                rate_limit: Default::default(),
             },
             limits: LimitsConfig::default(),
             consensus: ConsensusConfig::default(),

@@ -2,6 +2,7 @@
 //! (The devnet supervisor, client CLI and load benchmark arrive with the next milestone.)
 
 mod bench;
+mod cli;
 mod config;
 mod devnet;
 mod init;
@@ -27,6 +28,16 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Load a running network at a target rate and report committed TPS and latency.
     Bench(bench::BenchArgs),
+    /// Manage account keys, encrypted at rest (new, list, show, import, export).
+    Keys(cli::keys::KeysArgs),
+    /// Sign with a stored key and submit a transaction (asset-create, mint, transfer, burn,
+    /// notarize); waits for finality unless --async.
+    Tx(cli::tx::TxArgs),
+    /// Read balances, assets, notary records, transactions and blocks; proofs are verified
+    /// against the finalized header before anything is shown.
+    Query(cli::query::QueryArgs),
+    /// Show a node's chain id, suite, height and state root.
+    Status(cli::status::StatusArgs),
     /// Run one validator until SIGINT/SIGTERM.
     Node {
         /// The node's config file (written by `meridian init`).
@@ -49,5 +60,9 @@ fn main() -> Result<()> {
         Command::Node { config } => node::run(&config),
         Command::Devnet(args) => devnet::run(&args),
         Command::Bench(args) => bench::run_and_report(&args),
+        Command::Keys(args) => cli::keys::run(args),
+        Command::Tx(args) => cli::tx::run(args),
+        Command::Query(args) => cli::query::run(args),
+        Command::Status(args) => cli::status::run(args),
     }
 }

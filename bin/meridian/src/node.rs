@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use commonware_cryptography::Hasher;
-use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _};
+use commonware_runtime::{Metrics as _, Runner as _, Spawner as _, Supervisor as _};
 use meridian_consensus::net::{max_message_size, run_validator_with_channels, NetConfig};
 use meridian_consensus::{ConsensusScheme, Ed25519Scheme, Sm2Scheme, Timeouts, ValidatorConfig};
 use meridian_crypto::{Digest32, PrivateKey, PublicKey};
@@ -67,6 +67,8 @@ pub fn run(path: &Path) -> Result<()> {
         Ledger::open(&cfg.data_dir.join("ledger"), &genesis, ledger_cfg)
             .map_err(|e| anyhow!("cannot open the ledger ({}): {e}", e.code()))?,
     );
+    // /metrics reports the whole data directory (ledger and consensus journals).
+    ledger.metrics().set_storage_dir(cfg.data_dir.clone());
     tracing::info!(
         node = %cfg.name,
         chain = %ledger.chain_id(),
@@ -146,6 +148,21 @@ where
     net.max_message_size = max_message_size::<S, NodeBlock<H>>(n, &vcfg.block_codec_config);
     let storage = cfg.data_dir.join("consensus");
     let api_listen = cfg.api.listen;
+    let api_peers: Vec<meridian_api::PeerInfo> = cfg
+        .p2p
+        .peers
+        .iter()
+        .map(|p| meridian_api::PeerInfo {
+            name: p.name.clone(),
+            public_key: p.public_key.to_ascii_lowercase(),
+            address: p.address.to_string(),
+            is_self: p.address == cfg.p2p.listen,
+        })
+        .collect();
+    let api_options = meridian_api::ApiOptions {
+        rate_limit: cfg.api.rate_limit,
+        ..meridian_api::ApiOptions::default()
+    };
     let name = cfg.name.clone();
     let runner = commonware_runtime::tokio::Runner::new(
         commonware_runtime::tokio::Config::new().with_storage_directory(storage),
@@ -171,8 +188,14 @@ where
         let listener = tokio::net::TcpListener::bind(api_listen)
             .await
             .with_context(|| format!("cannot listen on api.listen {api_listen}"))?;
+        // The runtime's registry says which p2p peers are connected (`/v1/peers`, /metrics).
+        let runtime = context.child("api");
+        let api = meridian_api::ApiContext::new(sub)
+            .with_peers(api_peers)
+            .with_options(api_options)
+            .with_runtime_metrics(Arc::new(move || runtime.encode()));
         tokio::spawn(async move {
-            if let Err(e) = meridian_api::serve(listener, sub).await {
+            if let Err(e) = meridian_api::serve(listener, api).await {
                 tracing::error!(error = %e, "api server stopped");
             }
         });

@@ -40,9 +40,21 @@ fn free_port_base(n: u16) -> u16 {
 
 fn start(dir: &Path, ports: (u16, u16), extra: &[&str]) -> Devnet {
     let mut child = Command::new(BIN)
-        .args(["devnet", "--validators", "4", "--suite", "intl", "--data-dir"])
+        .args([
+            "devnet",
+            "--validators",
+            "4",
+            "--suite",
+            "intl",
+            "--data-dir",
+        ])
         .arg(dir)
-        .args(["--p2p-port", &ports.0.to_string(), "--api-port", &ports.1.to_string()])
+        .args([
+            "--p2p-port",
+            &ports.0.to_string(),
+            "--api-port",
+            &ports.1.to_string(),
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -74,7 +86,10 @@ impl Devnet {
                         return l;
                     }
                 }
-                Err(_) => panic!("no `{prefix}` line in {limit:?}; output so far: {:#?}", self.seen),
+                Err(_) => panic!(
+                    "no `{prefix}` line in {limit:?}; output so far: {:#?}",
+                    self.seen
+                ),
             }
         }
     }
@@ -117,7 +132,10 @@ fn devnet_start_ready_stop_resume_reset() {
     assert!(before >= 1);
     bench_smoke(tmp.path(), ports.1);
     d.interrupt_and_wait();
-    assert!(height(ports.1).is_none(), "nodes stopped with the supervisor");
+    assert!(
+        height(ports.1).is_none(),
+        "nodes stopped with the supervisor"
+    );
     drop(d);
 
     let mut d = start(&dir, ports, &[]);
@@ -139,9 +157,23 @@ fn devnet_start_ready_stop_resume_reset() {
 /// (no speed assertion — speed is measured by the bench command, not by tests).
 fn bench_smoke(dir: &Path, api_base: u16) {
     let out = dir.join("bench.json");
-    let nodes: Vec<String> = (0..4).map(|i| format!("http://127.0.0.1:{}", api_base + i)).collect();
+    let nodes: Vec<String> = (0..4)
+        .map(|i| format!("http://127.0.0.1:{}", api_base + i))
+        .collect();
     let status = Command::new(BIN)
-        .args(["bench", "--rate", "50", "--duration", "2", "--accounts", "8", "--workers", "4", "--drain", "30"])
+        .args([
+            "bench",
+            "--rate",
+            "50",
+            "--duration",
+            "2",
+            "--accounts",
+            "8",
+            "--workers",
+            "4",
+            "--drain",
+            "30",
+        ])
         .arg("--nodes")
         .arg(nodes.join(","))
         .arg("--out")
@@ -150,13 +182,24 @@ fn bench_smoke(dir: &Path, api_base: u16) {
         .status()
         .unwrap();
     assert!(status.success(), "bench exits 0");
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(r["suite"], "intl");
     assert_eq!(r["validators"], 4);
     assert_eq!(r["submitted"], 100);
     assert_eq!(r["committed"], 100, "every transfer finalized: {r}");
-    for k in ["committed_tps", "latency_ms_p50", "latency_ms_p99", "verify_per_sec_one_core", "verify_ceiling_tps", "cores"] {
-        assert!(r[k].as_f64().is_some_and(|v| v > 0.0), "{k} present and positive: {r}");
+    for k in [
+        "committed_tps",
+        "latency_ms_p50",
+        "latency_ms_p99",
+        "verify_per_sec_one_core",
+        "verify_ceiling_tps",
+        "cores",
+    ] {
+        assert!(
+            r[k].as_f64().is_some_and(|v| v > 0.0),
+            "{k} present and positive: {r}"
+        );
     }
     assert!(r["latency_ms_p50"].as_f64() <= r["latency_ms_p99"].as_f64());
 }

@@ -1,403 +1,624 @@
 //! The node's HTTP/JSON API (axum).
 //!
-//! Every error is JSON `{"code": "...", "message": "..."}` with a stable code; caller mistakes
-//! are 4xx, never 500. Binary values (keys, hashes, proofs, transactions) travel as lowercase
-//! hex. Request bodies are capped at [`MAX_BODY_BYTES`].
+//! Every error is JSON `{"code": "...", "message": "..."}` with a stable code from
+//! [`ERROR_CODES`]; caller mistakes are 4xx, never 500. Binary values (keys, hashes, proofs,
+//! transactions) travel as lowercase hex. Request bodies are capped
+//! ([`ApiOptions::max_body_bytes`]) and each client IP has a token bucket
+//! ([`ApiOptions::rate_limit`]).
 //!
-//! Routes (all under `/v1`):
-//! * `POST /v1/txs` — body `{"tx": "<hex of the encoded signed transaction>"}`, query
-//!   `mode=async|commit` and `timeout_ms` (commit waits until the transaction is final).
-//! * `GET /v1/txs/{hash}` — the transaction, its receipt and its location.
-//! * `GET /v1/blocks/latest`, `GET /v1/blocks/{height}` — header, transaction hashes and the
-//!   finalization certificate.
-//! * `GET /v1/state/{key_hex}?height=` — a state value with its JMT proof and the finalized
-//!   header the proof verifies against.
-//! * `GET /v1/status` — chain id, suite, height, state root, mempool size.
+//! One table ([`routes`]) drives both the router and the OpenAPI document served at
+//! `GET /openapi.json`, so the two cannot disagree. `README.md` lists the routes for people.
+//!
+//! ```no_run
+//! # async fn run(submitter: meridian_node::Submitter) -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8600").await?;
+//! meridian_api::serve(listener, meridian_api::ApiContext::new(submitter)).await
+//! # }
+//! ```
 
+mod error;
+mod events;
+mod extract;
+mod handlers;
+mod metrics;
+mod openapi;
+mod ratelimit;
+mod views;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
 use meridian_node::{Ledger, Submitter};
-use meridian_types::{Block, Encode, Hash32, Receipt};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-/// Largest accepted request body.
+pub use error::{codes, status_of, ApiError, ErrorCode, ERROR_CODES};
+pub use events::{decode_event, BlockEventView, ChainEventView};
+pub use handlers::{DEFAULT_COMMIT_WAIT, MAX_COMMIT_WAIT};
+pub use ratelimit::RateLimit;
+pub use views::*;
+
+/// Default largest request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest `commit` wait.
-pub const MAX_COMMIT_WAIT: Duration = Duration::from_secs(60);
+/// Default most concurrent `/v1/events` streams.
+pub const MAX_EVENT_STREAMS: usize = 256;
 
-/// A JSON error with a stable code.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: String,
-    message: String,
+/// Limits of one API server.
+#[derive(Clone, Debug)]
+pub struct ApiOptions {
+    pub max_body_bytes: usize,
+    pub rate_limit: RateLimit,
+    pub max_event_streams: usize,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+impl Default for ApiOptions {
+    fn default() -> Self {
         Self {
-            status,
-            code: code.into(),
-            message: message.into(),
+            max_body_bytes: MAX_BODY_BYTES,
+            rate_limit: RateLimit::default(),
+            max_event_streams: MAX_EVENT_STREAMS,
         }
     }
-    fn bad(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// A configured p2p peer, as `/v1/peers` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub name: String,
+    /// Hex of the suite encoding.
+    pub public_key: String,
+    pub address: String,
+    pub is_self: bool,
+}
+
+/// Returns the consensus runtime's Prometheus text (used to see which peers are connected).
+pub type RuntimeMetrics = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Everything the API serves from.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub submitter: Submitter,
+    pub peers: Vec<PeerInfo>,
+    pub options: ApiOptions,
+    pub runtime_metrics: Option<RuntimeMetrics>,
+}
+
+impl ApiContext {
+    pub fn new(submitter: Submitter) -> Self {
+        Self {
+            submitter,
+            peers: Vec::new(),
+            options: ApiOptions::default(),
+            runtime_metrics: None,
+        }
     }
-    fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "api.not_found",
-            format!("{what} not found"),
-        )
+    pub fn with_peers(mut self, peers: Vec<PeerInfo>) -> Self {
+        self.peers = peers;
+        self
     }
-    fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "api.internal",
-            e.to_string(),
-        )
+    pub fn with_options(mut self, options: ApiOptions) -> Self {
+        self.options = options;
+        self
+    }
+    pub fn with_runtime_metrics(mut self, f: RuntimeMetrics) -> Self {
+        self.runtime_metrics = Some(f);
+        self
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"code": self.code, "message": self.message})),
-        )
-            .into_response()
-    }
+pub(crate) struct Inner {
+    submitter: Submitter,
+    peers: Vec<PeerInfo>,
+    options: ApiOptions,
+    runtime_metrics: Option<RuntimeMetrics>,
+    limiter: Option<ratelimit::Limiter>,
+    streams: Arc<AtomicUsize>,
+    stats: metrics::ApiStats,
+    openapi: String,
 }
-
-type ApiResult<T> = Result<Json<T>, ApiError>;
 
 #[derive(Clone)]
-struct AppState {
-    submitter: Submitter,
+pub(crate) struct AppState {
+    inner: Arc<Inner>,
 }
 
 impl AppState {
     fn ledger(&self) -> &Arc<Ledger> {
-        self.submitter.ledger()
+        self.inner.submitter.ledger()
     }
+}
+
+/// HTTP method of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Where a parameter travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamIn {
+    Path,
+    Query,
+    Header,
+}
+
+/// One documented parameter; `ty` is hash, address, symbol, hex, u64, bool or string.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub location: ParamIn,
+    pub ty: &'static str,
+    pub description: &'static str,
+}
+
+/// What a route answers with on success.
+#[derive(Clone, Copy, Debug)]
+pub enum Resp {
+    /// JSON with the named component schema.
+    Json(&'static str),
+    Text(&'static str),
+    EventStream(&'static str),
+    Document,
+}
+
+/// One route: its documentation (the handler sits beside it in the private table).
+#[derive(Clone, Debug)]
+pub struct RouteDoc {
+    pub method: Method,
+    pub path: &'static str,
+    pub id: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    /// Request body schema.
+    pub body: Option<&'static str>,
+    pub response: Resp,
+    /// Codes this route raises besides `api.rate_limited` and `api.internal`.
+    pub errors: &'static [&'static str],
+}
+
+const fn path(name: &'static str, ty: &'static str, description: &'static str) -> Param {
+    Param {
+        name,
+        location: ParamIn::Path,
+        ty,
+        description,
+    }
+}
+const fn query(name: &'static str, ty: &'static str, description: &'static str) -> Param {
+    Param {
+        name,
+        location: ParamIn::Query,
+        ty,
+        description,
+    }
+}
+const HEIGHT_Q: Param = query(
+    "height",
+    "u64",
+    "finalized height to answer at (default: latest)",
+);
+const TX_CODES: &[&str] = &[
+    codes::BAD_QUERY,
+    codes::BAD_MODE,
+    codes::COMMIT_TIMEOUT,
+    "tx.oversized",
+    "tx.malformed",
+    "tx.wrong_chain",
+    "tx.bad_signature",
+    "tx.expired",
+    "tx.stale_nonce",
+    "tx.replayed",
+    "tx.nonce_taken",
+    "mempool.sender_full",
+    "mempool.full",
+];
+const STATE_CODES: &[&str] = &[codes::BAD_QUERY, codes::NOT_FOUND];
+
+#[allow(clippy::too_many_arguments)]
+fn route(
+    method: Method,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    params: &'static [Param],
+    response: Resp,
+    errors: &'static [&'static str],
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        id,
+        tag,
+        summary,
+        params,
+        body: None,
+        response,
+        errors,
+    }
+}
+
+/// The route table: documentation and handler of every route.
+fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
+    use handlers as h;
+    use Method::{Get, Post};
+    vec![
+        (
+            route(
+                Get,
+                "/openapi.json",
+                "openapi",
+                "meta",
+                "This OpenAPI document",
+                &[],
+                Resp::Document,
+                &[],
+            ),
+            get(h::openapi),
+        ),
+        (
+            route(
+                Get,
+                "/metrics",
+                "metrics",
+                "meta",
+                "Prometheus metrics (text format 0.0.4); every name starts with meridian_",
+                &[],
+                Resp::Text("Prometheus text exposition"),
+                &[],
+            ),
+            get(h::metrics),
+        ),
+        (
+            route(
+                Get,
+                "/v1/status",
+                "status",
+                "node",
+                "Chain id, suite, finalized height, state root, mempool size",
+                &[],
+                Resp::Json("Status"),
+                &[],
+            ),
+            get(h::status),
+        ),
+        (
+            route(
+                Get,
+                "/v1/validators",
+                "validators",
+                "node",
+                "Genesis validator set (names, keys, addresses) with its state proof",
+                &[HEIGHT_Q],
+                Resp::Json("Validators"),
+                STATE_CODES,
+            ),
+            get(h::validators),
+        ),
+        (
+            route(
+                Get,
+                "/v1/peers",
+                "peers",
+                "node",
+                "Configured p2p peers and whether each is connected",
+                &[],
+                Resp::Json("Peers"),
+                &[],
+            ),
+            get(h::peers),
+        ),
+        (
+            RouteDoc {
+                body: Some("SubmitRequest"),
+                ..route(
+                    Post,
+                    "/v1/txs",
+                    "submit_tx",
+                    "transactions",
+                    "Submit a signed transaction: async (pooled) or commit (wait until final)",
+                    const {
+                        &[
+                            query("mode", "string", "async (default) or commit"),
+                            query(
+                                "timeout_ms",
+                                "u64",
+                                "commit wait, default 10000, at most 60000",
+                            ),
+                        ]
+                    },
+                    Resp::Json("Submit"),
+                    TX_CODES,
+                )
+            },
+            post(h::submit_tx),
+        ),
+        (
+            route(
+                Get,
+                "/v1/txs/{hash}",
+                "get_tx",
+                "transactions",
+                "A finalized transaction, its receipt and its Merkle inclusion proof",
+                const { &[path("hash", "hash", "transaction id")] },
+                Resp::Json("Tx"),
+                &[codes::BAD_HASH, codes::BAD_PATH, codes::NOT_FOUND],
+            ),
+            get(h::get_tx),
+        ),
+        (
+            route(
+                Get,
+                "/v1/blocks/latest",
+                "latest_block",
+                "blocks",
+                "Latest finalized block with its certificate",
+                &[],
+                Resp::Json("Block"),
+                &[],
+            ),
+            get(h::latest_block),
+        ),
+        (
+            route(
+                Get,
+                "/v1/blocks/{height}",
+                "block_by_height",
+                "blocks",
+                "Finalized block by height with its certificate",
+                const { &[path("height", "u64", "block height")] },
+                Resp::Json("Block"),
+                &[codes::BAD_HEIGHT, codes::BAD_PATH, codes::NOT_FOUND],
+            ),
+            get(h::block_by_height),
+        ),
+        (
+            route(
+                Get,
+                "/v1/blocks/by-hash/{hash}",
+                "block_by_hash",
+                "blocks",
+                "Finalized block by id with its certificate",
+                const { &[path("hash", "hash", "block id")] },
+                Resp::Json("Block"),
+                &[codes::BAD_HASH, codes::BAD_PATH, codes::NOT_FOUND],
+            ),
+            get(h::block_by_hash),
+        ),
+        (
+            route(
+                Get,
+                "/v1/headers/latest",
+                "latest_header",
+                "blocks",
+                "Latest finalized header with its certificate (a light-client anchor)",
+                &[],
+                Resp::Json("Header"),
+                &[],
+            ),
+            get(h::latest_header),
+        ),
+        (
+            route(
+                Get,
+                "/v1/state/{key}",
+                "get_state",
+                "state",
+                "Raw state value with its JMT proof and the header it verifies against",
+                const { &[path("key", "hex", "state key, hex"), HEIGHT_Q] },
+                Resp::Json("State"),
+                &[
+                    codes::BAD_KEY,
+                    codes::BAD_PATH,
+                    codes::BAD_QUERY,
+                    codes::NOT_FOUND,
+                ],
+            ),
+            get(h::get_state),
+        ),
+        (
+            route(
+                Get,
+                "/v1/bank/balance/{symbol}/{address}",
+                "bank_balance",
+                "state",
+                "Balance of an address in an asset, with proof",
+                const {
+                    &[
+                        path("symbol", "symbol", "asset symbol"),
+                        path("address", "address", "account address"),
+                        HEIGHT_Q,
+                    ]
+                },
+                Resp::Json("Balance"),
+                &[
+                    codes::BAD_SYMBOL,
+                    codes::BAD_ADDRESS,
+                    codes::BAD_PATH,
+                    codes::BAD_QUERY,
+                    codes::NOT_FOUND,
+                ],
+            ),
+            get(h::bank_balance),
+        ),
+        (
+            route(
+                Get,
+                "/v1/bank/assets/{symbol}",
+                "bank_asset",
+                "state",
+                "Asset definition and supply, with proof (asset is null when absent)",
+                const { &[path("symbol", "symbol", "asset symbol"), HEIGHT_Q] },
+                Resp::Json("Asset"),
+                &[
+                    codes::BAD_SYMBOL,
+                    codes::BAD_PATH,
+                    codes::BAD_QUERY,
+                    codes::NOT_FOUND,
+                ],
+            ),
+            get(h::bank_asset),
+        ),
+        (
+            route(
+                Get,
+                "/v1/notary/{doc_hash}",
+                "notary_record",
+                "state",
+                "Notarisation record of a document hash, with proof (record is null when absent)",
+                const {
+                    &[
+                        path("doc_hash", "hash", "suite hash of the document"),
+                        HEIGHT_Q,
+                    ]
+                },
+                Resp::Json("Notary"),
+                &[
+                    codes::BAD_HASH,
+                    codes::BAD_PATH,
+                    codes::BAD_QUERY,
+                    codes::NOT_FOUND,
+                ],
+            ),
+            get(h::notary_record),
+        ),
+        (
+            route(
+                Get,
+                "/v1/events",
+                "events",
+                "events",
+                "Server-Sent Events of finalized blocks and receipt events",
+                const {
+                    &[
+                        query(
+                            "from_height",
+                            "u64",
+                            "replay from this height, then follow live (default: next block)",
+                        ),
+                        query(
+                            "module",
+                            "string",
+                            "only events of these modules (comma-separated)",
+                        ),
+                        query("kind", "string", "only these event types (comma-separated)"),
+                        query(
+                            "address",
+                            "string",
+                            "only events whose sender or any named address is one of these",
+                        ),
+                        query("blocks", "bool", "send `block` events (default true)"),
+                        Param {
+                            name: "Last-Event-ID",
+                            location: ParamIn::Header,
+                            ty: "string",
+                            description: "resume exactly after this event id (H or H/T/E)",
+                        },
+                    ]
+                },
+                Resp::EventStream(
+                    "`event: block` (data: BlockEvent schema, id H) for each finalized block, \
+                     then `event: event` (data: ChainEvent schema, id H/T/E) for each matching \
+                     receipt event; comments keep the connection alive",
+                ),
+                &[
+                    codes::BAD_QUERY,
+                    codes::BAD_FILTER,
+                    codes::BAD_ADDRESS,
+                    codes::TOO_MANY_STREAMS,
+                ],
+            ),
+            get(h::events),
+        ),
+    ]
+}
+
+/// Every route's documentation, in table order.
+pub fn routes() -> Vec<RouteDoc> {
+    table().into_iter().map(|(d, _)| d).collect()
+}
+
+/// The OpenAPI 3.0 document.
+pub fn openapi() -> serde_json::Value {
+    openapi::document(&routes())
+}
+
+/// Refuses over-rate clients and counts responses.
+async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(l) = &s.inner.limiter {
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        if let Err(secs) = l.check(ip, Instant::now()) {
+            s.inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            let r = ApiError::code(
+                codes::RATE_LIMITED,
+                format!("too many requests from {ip}; retry in {secs} s"),
+            )
+            .with_retry_after(secs)
+            .into_response();
+            s.inner.stats.record(r.status());
+            return r;
+        }
+    }
+    let r = next.run(req).await;
+    s.inner.stats.record(r.status());
+    r
 }
 
 /// Builds the router for one node.
-pub fn router(submitter: Submitter) -> Router {
-    Router::new()
-        .route("/v1/status", get(status))
-        .route("/v1/txs", post(submit_tx))
-        .route("/v1/txs/{hash}", get(get_tx))
-        .route("/v1/blocks/latest", get(latest_block))
-        .route("/v1/blocks/{height}", get(block_by_height))
-        .route("/v1/state/{key}", get(get_state))
-        .fallback(|| async { ApiError::not_found("route") })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(AppState { submitter })
-}
-
-/// Serves the API on `listener` until the future is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, submitter: Submitter) -> std::io::Result<()> {
-    axum::serve(listener, router(submitter)).await
-}
-
-fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
-    let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s))
-        .map_err(|_| ApiError::bad("api.bad_hash", "hash must be 64 hex characters"))?;
-    raw.try_into()
-        .map_err(|_| ApiError::bad("api.bad_hash", "hash must be 32 bytes"))
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct StatusView {
-    pub chain_id: String,
-    pub suite: String,
-    pub height: u64,
-    pub block_hash: String,
-    pub state_root: String,
-    pub mempool_size: usize,
-    pub validators: usize,
-}
-
-async fn status(State(s): State<AppState>) -> ApiResult<StatusView> {
-    let l = s.ledger();
-    let b = l.finalized_block().map_err(ApiError::internal)?;
-    Ok(Json(StatusView {
-        chain_id: l.chain_id().to_string(),
-        suite: l.suite().to_string(),
-        height: b.header.height,
-        block_hash: hex::encode(b.hash(&l.hasher())),
-        state_root: hex::encode(b.header.state_root),
-        mempool_size: l.mempool_len(),
-        validators: l.validators().len(),
-    }))
-}
-
-#[derive(Deserialize)]
-struct SubmitBody {
-    tx: String,
-}
-
-#[derive(Deserialize)]
-struct SubmitQuery {
-    mode: Option<String>,
-    timeout_ms: Option<u64>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct SubmitView {
-    pub hash: String,
-    pub status: String,
-    pub receipt: Option<ReceiptView>,
-}
-
-async fn submit_tx(
-    State(s): State<AppState>,
-    Query(q): Query<SubmitQuery>,
-    body: Result<Json<SubmitBody>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<SubmitView> {
-    let Json(body) = body.map_err(|e| ApiError::new(e.status(), "api.bad_body", e.body_text()))?;
-    let commit = match q.mode.as_deref() {
-        None | Some("async") => false,
-        Some("commit") => true,
-        Some(other) => {
-            return Err(ApiError::bad(
-                "api.bad_mode",
-                format!("mode must be async or commit, not {other}"),
-            ))
-        }
+pub fn router(ctx: ApiContext) -> Router {
+    let table = table();
+    let docs: Vec<RouteDoc> = table.iter().map(|(d, _)| d.clone()).collect();
+    let state = AppState {
+        inner: Arc::new(Inner {
+            limiter: ratelimit::Limiter::new(ctx.options.rate_limit),
+            submitter: ctx.submitter,
+            peers: ctx.peers,
+            options: ctx.options.clone(),
+            runtime_metrics: ctx.runtime_metrics,
+            streams: Arc::new(AtomicUsize::new(0)),
+            stats: metrics::ApiStats::default(),
+            openapi: openapi::document(&docs).to_string(),
+        }),
     };
-    let raw =
-        hex::decode(body.tx.trim()).map_err(|_| ApiError::bad("tx.malformed", "tx must be hex"))?;
-    let sub = s.submitter.clone();
-    let hash = tokio::task::spawn_blocking(move || sub.submit(raw))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| {
-            let status = if e.code().starts_with("mempool.") {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            ApiError::new(status, e.code(), e.to_string())
-        })?;
-    if !commit {
-        return Ok(Json(SubmitView {
-            hash: hex::encode(hash),
-            status: "accepted".into(),
-            receipt: None,
-        }));
+    let mut r = Router::new();
+    for (doc, handler) in table {
+        r = r.route(doc.path, handler);
     }
-    let wait = Duration::from_millis(q.timeout_ms.unwrap_or(10_000)).min(MAX_COMMIT_WAIT);
-    let deadline = Instant::now() + wait;
-    loop {
-        if let Some(r) = s.ledger().receipt(&hash).map_err(ApiError::internal)? {
-            return Ok(Json(SubmitView {
-                hash: hex::encode(hash),
-                status: "committed".into(),
-                receipt: Some(ReceiptView::from(&r)),
-            }));
-        }
-        if Instant::now() >= deadline {
-            return Err(ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "api.commit_timeout",
-                format!(
-                    "not final within {} ms; query /v1/txs/{}",
-                    wait.as_millis(),
-                    hex::encode(hash)
-                ),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    r.fallback(handlers::no_route)
+        .layer(DefaultBodyLimit::max(ctx.options.max_body_bytes))
+        .layer(middleware::map_response(error::json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct EventView {
-    pub module: String,
-    pub kind: String,
-    pub data: String,
+/// Serves the API on `listener` until the future is dropped. Client addresses feed the rate
+/// limiter.
+pub async fn serve(listener: tokio::net::TcpListener, ctx: ApiContext) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(ctx).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct ReceiptView {
-    pub tx_hash: String,
-    pub height: u64,
-    pub index: u32,
-    pub sender: String,
-    pub code: String,
-    pub message: String,
-    pub events: Vec<EventView>,
-}
-
-impl From<&Receipt> for ReceiptView {
-    fn from(r: &Receipt) -> Self {
-        Self {
-            tx_hash: hex::encode(r.tx_hash),
-            height: r.height,
-            index: r.index,
-            sender: r.sender.to_string(),
-            code: r.code.clone(),
-            message: r.message.clone(),
-            events: r
-                .events
-                .iter()
-                .map(|e| EventView {
-                    module: e.module.clone(),
-                    kind: e.kind.clone(),
-                    data: hex::encode(&e.data),
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct TxView {
-    pub hash: String,
-    pub tx: String,
-    pub height: u64,
-    pub index: u32,
-    pub receipt: ReceiptView,
-}
-
-async fn get_tx(State(s): State<AppState>, Path(hash): Path<String>) -> ApiResult<TxView> {
-    let h = parse_hash(&hash)?;
-    let l = s.ledger();
-    let stored = l
-        .store()
-        .transaction(&h)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("transaction"))?;
-    let receipt = l
-        .receipt(&h)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("receipt"))?;
-    Ok(Json(TxView {
-        hash: hex::encode(h),
-        tx: hex::encode(&stored.bytes),
-        height: stored.height,
-        index: stored.index,
-        receipt: ReceiptView::from(&receipt),
-    }))
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct BlockView {
-    pub hash: String,
-    pub height: u64,
-    pub parent: String,
-    pub timestamp_ms: u64,
-    pub view: u64,
-    pub proposer: String,
-    pub tx_root: String,
-    pub receipts_root: String,
-    pub state_root: String,
-    pub tx_hashes: Vec<String>,
-    /// Hex of the encoded header (what the block hash covers).
-    pub header: String,
-    /// Hex of the encoded finalization certificate (empty for genesis).
-    pub certificate: String,
-}
-
-fn block_view(l: &Ledger, b: &Block) -> Result<BlockView, ApiError> {
-    let h = &b.header;
-    let cert = l
-        .certificate(h.height)
-        .map_err(ApiError::internal)?
-        .unwrap_or_default();
-    Ok(BlockView {
-        hash: hex::encode(b.hash(&l.hasher())),
-        height: h.height,
-        parent: hex::encode(h.parent),
-        timestamp_ms: h.timestamp_ms,
-        view: h.view,
-        proposer: hex::encode(&h.proposer),
-        tx_root: hex::encode(h.tx_root),
-        receipts_root: hex::encode(h.receipts_root),
-        state_root: hex::encode(h.state_root),
-        tx_hashes: b
-            .txs
-            .iter()
-            .map(|t| hex::encode(t.hash(&l.hasher())))
-            .collect(),
-        header: hex::encode(h.encode()),
-        certificate: hex::encode(cert),
-    })
-}
-
-async fn latest_block(State(s): State<AppState>) -> ApiResult<BlockView> {
-    let l = s.ledger();
-    let b = l.finalized_block().map_err(ApiError::internal)?;
-    Ok(Json(block_view(l, &b)?))
-}
-
-async fn block_by_height(
-    State(s): State<AppState>,
-    Path(height): Path<String>,
-) -> ApiResult<BlockView> {
-    let height: u64 = height
-        .parse()
-        .map_err(|_| ApiError::bad("api.bad_height", "height must be a non-negative integer"))?;
-    let l = s.ledger();
-    let b = l
-        .block(height)
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("block"))?;
-    Ok(Json(block_view(l, &b)?))
-}
-
-#[derive(Deserialize)]
-struct StateQueryParams {
-    height: Option<u64>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct StateView {
-    pub key: String,
-    /// Hex value, or null when the key is absent (the proof is then a non-membership proof).
-    pub value: Option<String>,
-    pub proof: String,
-    pub height: u64,
-    /// Hex of the encoded finalized header whose `state_root` the proof verifies against.
-    pub header: String,
-    pub state_root: String,
-}
-
-async fn get_state(
-    State(s): State<AppState>,
-    Path(key): Path<String>,
-    Query(q): Query<StateQueryParams>,
-) -> ApiResult<StateView> {
-    let key = hex::decode(&key).map_err(|_| ApiError::bad("api.bad_key", "key must be hex"))?;
-    if key.is_empty() || key.len() > 1024 {
-        return Err(ApiError::bad("api.bad_key", "key must be 1-1024 bytes"));
-    }
-    let l = s.ledger();
-    if let Some(h) = q.height {
-        if h > l.finalized_height() {
-            return Err(ApiError::not_found("height"));
-        }
-    }
-    let r = l.query(&key, q.height).map_err(|e| match e.code() {
-        "ledger.not_found" => ApiError::not_found("height"),
-        _ => ApiError::internal(e),
-    })?;
-    Ok(Json(StateView {
-        key: hex::encode(&r.key),
-        value: r.value.as_ref().map(hex::encode),
-        proof: hex::encode(r.proof.encode()),
-        height: r.header.height,
-        header: hex::encode(r.header.encode()),
-        state_root: hex::encode(r.header.state_root),
-    }))
-}
+#[cfg(test)]
+mod tests;

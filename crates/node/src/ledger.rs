@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use meridian_crypto::{Domain, PublicKey, Suite};
 use meridian_execution::{BlockEnv, ExecMode, Executor, Module, StateRead, TxAuthenticator};
 use meridian_mempool::{ChainView, Mempool, MempoolConfig, MempoolError, VerifiedSet};
-use meridian_storage::{BlockCommit, PreparedState, StateProof, StorageError, Store};
+use meridian_storage::{
+    BlockCommit, CommitOutcome, PreparedState, StateProof, StorageError, Store,
+};
 use meridian_types::{
     decode_exact, Address, Block, ChainId, Encode, Hash32, HashFn, Header, Receipt, SignedTx,
     MAX_BLOCK_TXS,
@@ -16,6 +18,8 @@ use meridian_types::{
 
 use crate::genesis::Genesis;
 use crate::hash::ChainHash;
+use crate::metrics::Metrics;
+use crate::notify::{Above, HeightNotify};
 
 /// Why the ledger refused something. Stable codes via `code()`.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +103,8 @@ pub struct Ledger {
     pool: Mutex<Mempool>,
     verified: Mutex<VerifiedSet>,
     genesis: Block,
+    metrics: Metrics,
+    finalized: HeightNotify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -183,6 +189,7 @@ impl Ledger {
             Arc::new(meridian_notary::Notary),
         ]);
         let tx_domain = crate::tx_domain(&chain_id);
+        let height = store.latest_height().unwrap_or(0);
         Ok(Self {
             suite,
             hash,
@@ -196,6 +203,8 @@ impl Ledger {
             tx_domain,
             pending: Mutex::new(HashMap::new()),
             genesis: genesis_block,
+            metrics: Metrics::new(Some(dir.to_path_buf())),
+            finalized: HeightNotify::new(height),
         })
     }
 
@@ -216,6 +225,14 @@ impl Ledger {
     }
     pub fn genesis_block(&self) -> &Block {
         &self.genesis
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Resolves with the finalized height once it exceeds `height` (woken by `finalize`).
+    pub fn finalized_above(&self, height: u64) -> Above<'_> {
+        self.finalized.above(height)
     }
 
     /// Verifies a transaction signature unless this node already did.
@@ -255,6 +272,12 @@ impl Ledger {
 
     /// Admits a client or gossiped transaction into the mempool.
     pub fn submit(&self, raw: &[u8]) -> Result<Hash32, MempoolError> {
+        let r = self.admit(raw);
+        self.metrics.record_submit(&r);
+        r
+    }
+
+    fn admit(&self, raw: &[u8]) -> Result<Hash32, MempoolError> {
         let next_height = self.finalized_height() + 1;
         let view = ChainView {
             chain_id: &self.chain_id,
@@ -500,15 +523,22 @@ impl Ledger {
                 std::mem::take(&mut p.receipts),
             )
         };
-        self.store.commit(BlockCommit {
+        let encoded = block.encode();
+        let bytes = encoded.len();
+        let outcome = self.store.commit(BlockCommit {
             height,
             block_hash: hash,
-            block: block.encode(),
+            block: encoded,
             certificate,
             txs,
             receipts,
             state,
         })?;
+        if outcome == CommitOutcome::Committed {
+            self.metrics
+                .record_finalized(block.header.timestamp_ms, block.txs.len(), bytes);
+        }
+        self.finalized.publish(height);
         lock(&self.pending).retain(|_, p| p.block.header.height > height);
         let store = &self.store;
         lock(&self.pool).prune(height + 1, |a| read_nonce(store, a));

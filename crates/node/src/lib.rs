@@ -16,6 +16,8 @@ mod genesis;
 pub mod gossip;
 mod hash;
 mod ledger;
+pub mod metrics;
+mod notify;
 
 pub use app::{LedgerApp, DEFAULT_EMPTY_BLOCK_WAIT};
 /// The block type consensus carries (the suite hash `H` computes its id).
@@ -24,6 +26,8 @@ pub use genesis::{Genesis, GenesisValidator, GENESIS_KEYS};
 pub use gossip::{run_gossip, submitter, Submitter};
 pub use hash::ChainHash;
 pub use ledger::{Ledger, LedgerConfig, LedgerError, StateQuery};
+pub use metrics::Metrics;
+pub use notify::{Above, HeightNotify};
 
 /// Builds, signs and encodes a transaction (used by tests, benchmarks and the client).
 pub fn sign_tx(

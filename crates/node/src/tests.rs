@@ -218,7 +218,36 @@ fn rejections_change_nothing() {
             a.submit(&good.encode()).unwrap_err().code(),
             "tx.stale_nonce"
         );
+        // every refusal above is counted by code; redelivery does not count a block twice
+        let m = a.metrics();
+        assert_eq!(m.rejected("tx.bad_signature"), 2);
+        assert_eq!(m.rejected("tx.oversized"), 1);
+        assert_eq!(m.rejected("tx.stale_nonce"), 1);
+        a.finalize(&b1, vec![]).unwrap();
+        assert_eq!(m.blocks_committed(), 1);
+        let text = m.render(a.finalized_height(), a.mempool_len());
+        assert!(text.contains("meridian_txs_rejected_total{code=\"tx.replayed\"} 1\n"));
+        assert!(text.contains("meridian_block_txs_sum 1\n"));
     });
+}
+
+#[test]
+fn finalize_wakes_height_waiters() {
+    let suite = Suite::Intl;
+    let v = key(suite, 100);
+    let g = genesis(suite, std::slice::from_ref(&v));
+    let d = tempfile::tempdir().unwrap();
+    let a = std::sync::Arc::new(Ledger::open(d.path(), &g, LedgerConfig::default()).unwrap());
+    use futures::FutureExt as _;
+    assert!(a.finalized_above(0).now_or_never().is_none());
+    let waiter = {
+        let a = a.clone();
+        std::thread::spawn(move || futures::executor::block_on(a.finalized_above(0)))
+    };
+    let parent = a.finalized_block().unwrap().hash(&a.hasher());
+    let b1 = a.propose(&parent, 1, b"l", 1_700_000_001_000).unwrap();
+    a.finalize(&b1, vec![]).unwrap();
+    assert_eq!(waiter.join().unwrap(), 1);
 }
 
 #[test]

@@ -1,0 +1,260 @@
+//! `meridian tx`: build, sign (with a stored key) and submit transactions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use meridian_bank::BankEvent;
+use meridian_client::{hash_file, Client, ClientError, Document, SubmitMode, Wallet};
+use meridian_crypto::Suite;
+use meridian_notary::Notarized;
+use meridian_types::{Hash32, SignedTx};
+use serde_json::json;
+
+use super::{finish, print_json, resolve_address, KeyOpts, NodeOpts, EXIT_CODES};
+
+const TX_HELP: &str = "\
+Signs with a key from the key store (see `meridian keys`), with the chain id read from the node,
+the account's next nonce (a verified state read) and an expiry --expiry-blocks after the latest
+height. Amounts are integers in the asset's smallest unit.
+
+Examples:
+  meridian tx asset-create CNY --decimals 2 --max-supply 100000000 --from alice
+  meridian tx mint CNY 50000 --from alice
+  meridian tx transfer CNY 1250 --to bob --from alice
+  meridian tx burn CNY 100 --from alice
+  meridian tx notarize ./bill-of-lading.pdf --from bob --json
+";
+
+#[derive(Args, Debug)]
+#[command(after_help = format!("{TX_HELP}\n{EXIT_CODES}"))]
+pub struct TxArgs {
+    #[command(flatten)]
+    pub node: NodeOpts,
+    #[command(flatten)]
+    pub keys: KeyOpts,
+    /// Name of the stored key that signs (see `meridian keys list`).
+    #[arg(long, global = true, value_name = "KEY")]
+    pub from: Option<String>,
+    /// Return once the node accepted the transaction instead of waiting for finality.
+    #[arg(long = "async", global = true)]
+    pub no_wait: bool,
+    /// Seconds to wait for finality (at most 60).
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// Blocks after the latest height during which the transaction may be included.
+    #[arg(long, global = true, default_value_t = meridian_client::DEFAULT_EXPIRY_BLOCKS, value_name = "N")]
+    pub expiry_blocks: u64,
+    #[command(subcommand)]
+    pub cmd: TxCmd,
+}
+
+/// Amounts are integers in the asset's smallest unit (with 2 decimals, 12.50 is 1250).
+#[derive(Subcommand, Debug)]
+pub enum TxCmd {
+    /// Create an asset; the signer becomes its issuer (the only one who may mint).
+    AssetCreate {
+        /// Symbol: 1-16 of A-Z 0-9.
+        symbol: String,
+        /// Decimal places for display (0-18).
+        #[arg(long, default_value_t = 0)]
+        decimals: u8,
+        /// Most that may ever be in circulation, in smallest units.
+        #[arg(long)]
+        max_supply: u128,
+    },
+    /// Mint new units of an asset you issued.
+    Mint {
+        symbol: String,
+        amount: u128,
+        /// Recipient: 0x address or a key name [default: the signer].
+        #[arg(long, value_name = "ADDRESS|KEY")]
+        to: Option<String>,
+    },
+    /// Send units of an asset.
+    Transfer {
+        symbol: String,
+        amount: u128,
+        /// Recipient: 0x address or a key name.
+        #[arg(long, value_name = "ADDRESS|KEY")]
+        to: String,
+    },
+    /// Destroy units from the signer's balance.
+    Burn { symbol: String, amount: u128 },
+    /// Register a document's hash (SM3 or SHA-256, the chain's hash) with the signer as owner
+    /// and the block time as timestamp. The file itself never leaves this machine.
+    Notarize {
+        file: PathBuf,
+        /// Metadata stored with the record (at most 1024 bytes) [default: the file name].
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+}
+
+pub fn run(args: TxArgs) -> anyhow::Result<()> {
+    let json = args.node.json;
+    finish(json, exec(args))
+}
+
+fn exec(args: TxArgs) -> Result<(), ClientError> {
+    let from = args.from.clone().ok_or_else(|| {
+        ClientError::BadInput("--from KEY is required: the stored key that signs".into())
+    })?;
+    let client = args.node.client()?;
+    let ks = args.keys.keystore()?;
+    // Check the key exists and fits the chain before asking for a passphrase.
+    let file = ks.load(&from)?;
+    let chain = client.chain()?;
+    if file.suite != chain.suite.as_str() {
+        return Err(ClientError::SuiteMismatch {
+            key: file.suite,
+            chain: chain.suite.to_string(),
+        });
+    }
+    let pass = args
+        .keys
+        .passphrase(&format!("Passphrase for {from}: "), false)?;
+    let key = file.open(&ks.path(&from), pass.as_bytes())?;
+    let mut wallet = Wallet::connect(&client, key)?;
+    wallet.expiry_blocks = args.expiry_blocks;
+    let me = wallet.address();
+    let mut doc: Option<Hash32> = None;
+    let tx = match &args.cmd {
+        TxCmd::AssetCreate {
+            symbol,
+            decimals,
+            max_supply,
+        } => wallet.create_asset(&client, symbol, *decimals, *max_supply)?,
+        TxCmd::Mint { symbol, amount, to } => {
+            let to = match to {
+                Some(t) => resolve_address(t, &args.keys)?,
+                None => me,
+            };
+            wallet.mint(&client, symbol, to, *amount)?
+        }
+        TxCmd::Transfer { symbol, amount, to } => {
+            let to = resolve_address(to, &args.keys)?;
+            wallet.transfer(&client, symbol, to, *amount)?
+        }
+        TxCmd::Burn { symbol, amount } => wallet.burn(&client, symbol, *amount)?,
+        TxCmd::Notarize { file, metadata } => {
+            let hash = hash_file(chain.suite, file)?;
+            let meta = metadata.clone().unwrap_or_else(|| {
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+            let (tx, h) = wallet.notarize(&client, Document::Hash(hash), meta.as_bytes())?;
+            doc = Some(h);
+            tx
+        }
+    };
+    submit(&client, &args, chain.suite, &tx, doc)
+}
+
+fn submit(
+    client: &Client,
+    args: &TxArgs,
+    suite: Suite,
+    tx: &SignedTx,
+    doc: Option<Hash32>,
+) -> Result<(), ClientError> {
+    let json = args.node.json;
+    let signer = meridian_client::keystore::address_of(
+        &meridian_crypto::PublicKey::from_bytes(suite, &tx.body.sender)
+            .map_err(|e| ClientError::BadInput(e.to_string()))?,
+    );
+    if args.no_wait {
+        let v = client.submit(tx, SubmitMode::Async)?;
+        if json {
+            print_json(&json!({
+                "hash": v.hash, "status": v.status, "nonce": tx.body.nonce,
+                "signer": signer.to_string(), "doc_hash": doc.map(hex::encode),
+            }));
+        } else {
+            println!("accepted: tx {} (nonce {})", v.hash, tx.body.nonce);
+            if let Some(d) = doc {
+                println!("document hash: {}", hex::encode(d));
+            }
+            println!("not final yet: meridian query tx {}", v.hash);
+        }
+        return Ok(());
+    }
+    let timeout = Duration::from_secs(args.timeout);
+    let done = client.commit(tx, timeout)?;
+    let r = &done.receipt;
+    if json {
+        print_json(&json!({
+            "hash": hex::encode(done.hash),
+            "status": "committed",
+            "height": r.height,
+            "index": r.index,
+            "code": r.code,
+            "signer": signer.to_string(),
+            "nonce": tx.body.nonce,
+            "doc_hash": doc.map(hex::encode),
+            "events": r.events.iter().map(|e| json!({
+                "module": e.module, "kind": e.kind, "data": e.data,
+                "summary": describe_event(&e.module, &e.kind, &e.data),
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        println!("committed: tx {}", hex::encode(done.hash));
+        println!(
+            "  block {}, index {}, code {} (signer {signer}, nonce {})",
+            r.height, r.index, r.code, tx.body.nonce
+        );
+        if let Some(d) = doc {
+            println!("  document hash {}", hex::encode(d));
+        }
+        for e in &r.events {
+            println!(
+                "  event {}.{}: {}",
+                e.module,
+                e.kind,
+                describe_event(&e.module, &e.kind, &e.data)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A one-line reading of a receipt event (the chain stores them in the modules' encodings).
+pub fn describe_event(module: &str, kind: &str, data_hex: &str) -> String {
+    let Ok(data) = hex::decode(data_hex) else {
+        return data_hex.to_string();
+    };
+    match module {
+        "bank" => match BankEvent::decode(kind, &data) {
+            Ok(BankEvent::AssetCreated {
+                symbol,
+                issuer,
+                decimals,
+                max_supply,
+            }) => format!("{symbol} issuer {issuer}, {decimals} decimals, max supply {max_supply}"),
+            Ok(BankEvent::Minted { symbol, to, amount }) => format!("{amount} {symbol} to {to}"),
+            Ok(BankEvent::Transferred {
+                symbol,
+                from,
+                to,
+                amount,
+            }) => format!("{amount} {symbol} from {from} to {to}"),
+            Ok(BankEvent::Burned {
+                symbol,
+                from,
+                amount,
+            }) => format!("{amount} {symbol} from {from}"),
+            Err(_) => data_hex.to_string(),
+        },
+        "notary" if kind == Notarized::KIND => match Notarized::decode(&data) {
+            Ok(n) => format!(
+                "document {} owner {} at {}",
+                hex::encode(n.doc_hash),
+                n.owner,
+                super::utc(n.timestamp_ms)
+            ),
+            Err(_) => data_hex.to_string(),
+        },
+        _ => data_hex.to_string(),
+    }
+}

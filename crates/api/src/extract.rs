@@ -1,0 +1,61 @@
+//! axum extractors whose rejections are [`ApiError`]s, so a bad path, query or body is a
+//! JSON 4xx with a stable code instead of axum's plain-text default.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::{codes, ApiError};
+
+/// Path parameters.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::code(codes::BAD_PATH, e.body_text()))
+    }
+}
+
+/// Query string.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::code(codes::BAD_QUERY, e.body_text()))
+    }
+}
+
+/// JSON body (size-limited by the router's `DefaultBodyLimit`).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e| {
+                let code = match &e {
+                    JsonRejection::JsonSyntaxError(_) => codes::BAD_JSON,
+                    JsonRejection::JsonDataError(_) => codes::BAD_BODY,
+                    JsonRejection::MissingJsonContentType(_) => codes::UNSUPPORTED_MEDIA_TYPE,
+                    _ if e.status() == StatusCode::PAYLOAD_TOO_LARGE => codes::BODY_TOO_LARGE,
+                    _ => codes::BAD_BODY,
+                };
+                ApiError::code(code, e.body_text())
+            })
+    }
+}

@@ -1,0 +1,580 @@
+//! Route handlers. Storage reads run on the blocking pool (`spawn_blocking`): a block can be
+//! megabytes to decode and fjall reads may touch disk.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use meridian_node::{Ledger, GENESIS_KEYS};
+use meridian_types::{merkle_proof, Address, Block, Encode, Hash32, Reader};
+use serde::Deserialize;
+
+use crate::error::{codes, ApiError};
+use crate::events::{self, EventsQuery, StreamSlot};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::views::*;
+use crate::AppState;
+
+/// Longest `commit` wait.
+pub const MAX_COMMIT_WAIT: Duration = Duration::from_secs(60);
+/// `commit` wait when `timeout_ms` is absent.
+pub const DEFAULT_COMMIT_WAIT: Duration = Duration::from_secs(10);
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// Runs `f` with the ledger on the blocking pool.
+async fn read<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce(&Ledger) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let l = s.ledger().clone();
+    tokio::task::spawn_blocking(move || f(&l))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
+    let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s))
+        .map_err(|_| ApiError::code(codes::BAD_HASH, "hash must be 64 hex characters"))?;
+    raw.try_into()
+        .map_err(|_| ApiError::code(codes::BAD_HASH, "hash must be 32 bytes"))
+}
+
+fn parse_address(s: &str) -> Result<Address, ApiError> {
+    Address::from_hex(s).map_err(|_| {
+        ApiError::code(
+            codes::BAD_ADDRESS,
+            "address must be 40 hex characters (0x optional)",
+        )
+    })
+}
+
+fn parse_symbol(s: &str) -> Result<String, ApiError> {
+    let ok = !s.is_empty()
+        && s.len() <= meridian_bank::MAX_SYMBOL_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::code(
+            codes::BAD_SYMBOL,
+            "symbol must be 1-16 characters of [A-Z0-9]",
+        ))
+    }
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("stored {what} does not decode: {e}"))
+}
+
+pub(crate) async fn status(State(s): State<AppState>) -> ApiResult<StatusView> {
+    read(&s, |l| {
+        let b = l.finalized_block().map_err(ApiError::internal)?;
+        Ok(Json(StatusView {
+            chain_id: l.chain_id().to_string(),
+            suite: l.suite().to_string(),
+            height: b.header.height,
+            block_hash: hex::encode(b.hash(&l.hasher())),
+            state_root: hex::encode(b.header.state_root),
+            mempool_size: l.mempool_len(),
+            validators: l.validators().len(),
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SubmitBody {
+    tx: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SubmitQuery {
+    mode: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+pub(crate) async fn submit_tx(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<SubmitQuery>,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> ApiResult<SubmitView> {
+    let commit = match q.mode.as_deref() {
+        None | Some("async") => false,
+        Some("commit") => true,
+        Some(other) => {
+            return Err(ApiError::code(
+                codes::BAD_MODE,
+                format!("mode must be async or commit, not {other}"),
+            ))
+        }
+    };
+    let raw = hex::decode(body.tx.trim())
+        .map_err(|_| ApiError::code("tx.malformed", "tx must be hex"))?;
+    let sub = s.inner.submitter.clone();
+    let hash = tokio::task::spawn_blocking(move || sub.submit(raw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::code(e.code(), e.to_string()))?;
+    if !commit {
+        return Ok(Json(SubmitView {
+            hash: hex::encode(hash),
+            status: "accepted".into(),
+            receipt: None,
+        }));
+    }
+    let wait = q
+        .timeout_ms
+        .map_or(DEFAULT_COMMIT_WAIT, Duration::from_millis)
+        .min(MAX_COMMIT_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    let ledger = s.ledger().clone();
+    loop {
+        // Read the height before the receipt: a block finalized in between wakes the wait.
+        let height = ledger.finalized_height();
+        let l = ledger.clone();
+        let receipt = tokio::task::spawn_blocking(move || l.receipt(&hash))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        if let Some(r) = receipt {
+            return Ok(Json(SubmitView {
+                hash: hex::encode(hash),
+                status: "committed".into(),
+                receipt: Some(ReceiptView::from(&r)),
+            }));
+        }
+        tokio::select! {
+            _ = ledger.finalized_above(height) => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(ApiError::code(
+                    codes::COMMIT_TIMEOUT,
+                    format!(
+                        "accepted but not final within {} ms; query /v1/txs/{}",
+                        wait.as_millis(),
+                        hex::encode(hash)
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+pub(crate) async fn get_tx(
+    State(s): State<AppState>,
+    ApiPath(hash): ApiPath<String>,
+) -> ApiResult<TxView> {
+    let h = parse_hash(&hash)?;
+    read(&s, move |l| {
+        let stored = l
+            .store()
+            .transaction(&h)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("transaction"))?;
+        let receipt = l
+            .receipt(&h)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("receipt missing for a stored transaction"))?;
+        let block = l
+            .block(stored.height)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("block missing for a stored transaction"))?;
+        let hasher = l.hasher();
+        let leaves: Vec<Hash32> = block.txs.iter().map(|t| l.hash(&t.encode())).collect();
+        let proof = merkle_proof(&hasher, &leaves, stored.index as usize)
+            .ok_or_else(|| ApiError::internal("transaction index outside its block"))?;
+        let cert = l
+            .certificate(stored.height)
+            .map_err(ApiError::internal)?
+            .unwrap_or_default();
+        Ok(Json(TxView {
+            hash: hex::encode(h),
+            tx: hex::encode(&stored.bytes),
+            height: stored.height,
+            index: stored.index,
+            receipt: ReceiptView::from(&receipt),
+            inclusion: TxProofView {
+                leaf: hex::encode(l.hash(&stored.bytes)),
+                index: proof.index,
+                size: proof.size,
+                siblings: proof.siblings.iter().map(hex::encode).collect(),
+                proof: hex::encode(proof.encode()),
+                tx_root: hex::encode(block.header.tx_root),
+                block_hash: hex::encode(block.hash(&hasher)),
+                header: hex::encode(block.header.encode()),
+                certificate: hex::encode(cert),
+            },
+        }))
+    })
+    .await
+}
+
+fn block_view(l: &Ledger, b: &Block) -> Result<BlockView, ApiError> {
+    let h = &b.header;
+    let cert = l
+        .certificate(h.height)
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    Ok(BlockView {
+        hash: hex::encode(b.hash(&l.hasher())),
+        height: h.height,
+        parent: hex::encode(h.parent),
+        timestamp_ms: h.timestamp_ms,
+        view: h.view,
+        proposer: hex::encode(&h.proposer),
+        tx_root: hex::encode(h.tx_root),
+        receipts_root: hex::encode(h.receipts_root),
+        state_root: hex::encode(h.state_root),
+        tx_hashes: b
+            .txs
+            .iter()
+            .map(|t| hex::encode(t.hash(&l.hasher())))
+            .collect(),
+        header: hex::encode(h.encode()),
+        certificate: hex::encode(cert),
+    })
+}
+
+pub(crate) async fn latest_block(State(s): State<AppState>) -> ApiResult<BlockView> {
+    read(&s, |l| {
+        let b = l.finalized_block().map_err(ApiError::internal)?;
+        Ok(Json(block_view(l, &b)?))
+    })
+    .await
+}
+
+fn parse_height(s: &str) -> Result<u64, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::code(codes::BAD_HEIGHT, "height must be a non-negative integer"))
+}
+
+pub(crate) async fn block_by_height(
+    State(s): State<AppState>,
+    ApiPath(height): ApiPath<String>,
+) -> ApiResult<BlockView> {
+    let height = parse_height(&height)?;
+    read(&s, move |l| {
+        let b = l
+            .block(height)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("block"))?;
+        Ok(Json(block_view(l, &b)?))
+    })
+    .await
+}
+
+pub(crate) async fn block_by_hash(
+    State(s): State<AppState>,
+    ApiPath(hash): ApiPath<String>,
+) -> ApiResult<BlockView> {
+    let hash = parse_hash(&hash)?;
+    read(&s, move |l| {
+        let height = l
+            .store()
+            .height_of(&hash)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("block"))?;
+        let b = l
+            .block(height)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("block"))?;
+        Ok(Json(block_view(l, &b)?))
+    })
+    .await
+}
+
+pub(crate) async fn latest_header(State(s): State<AppState>) -> ApiResult<HeaderView> {
+    read(&s, |l| {
+        let b = l.finalized_block().map_err(ApiError::internal)?;
+        let v = block_view(l, &b)?;
+        Ok(Json(HeaderView {
+            hash: v.hash,
+            height: v.height,
+            parent: v.parent,
+            timestamp_ms: v.timestamp_ms,
+            view: v.view,
+            proposer: v.proposer,
+            tx_root: v.tx_root,
+            receipts_root: v.receipts_root,
+            state_root: v.state_root,
+            tx_count: b.txs.len(),
+            header: v.header,
+            certificate: v.certificate,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HeightQuery {
+    height: Option<u64>,
+}
+
+/// A state value with its proof at `height` (latest finalized when `None`).
+fn state_at(l: &Ledger, key: &[u8], height: Option<u64>) -> Result<StateView, ApiError> {
+    if let Some(h) = height {
+        if h > l.finalized_height() {
+            return Err(ApiError::not_found("height"));
+        }
+    }
+    let r = l.query(key, height).map_err(|e| match e.code() {
+        "ledger.not_found" => ApiError::not_found("height"),
+        _ => ApiError::internal(e),
+    })?;
+    Ok(StateView {
+        key: hex::encode(&r.key),
+        value: r.value.as_ref().map(hex::encode),
+        proof: hex::encode(r.proof.encode()),
+        height: r.header.height,
+        header: hex::encode(r.header.encode()),
+        state_root: hex::encode(r.header.state_root),
+    })
+}
+
+fn value_of(v: &StateView) -> Result<Option<Vec<u8>>, ApiError> {
+    v.value
+        .as_deref()
+        .map(hex::decode)
+        .transpose()
+        .map_err(ApiError::internal)
+}
+
+pub(crate) async fn get_state(
+    State(s): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<StateView> {
+    let key = hex::decode(&key).map_err(|_| ApiError::code(codes::BAD_KEY, "key must be hex"))?;
+    if key.is_empty() || key.len() > 1024 {
+        return Err(ApiError::code(codes::BAD_KEY, "key must be 1-1024 bytes"));
+    }
+    read(&s, move |l| Ok(Json(state_at(l, &key, q.height)?))).await
+}
+
+pub(crate) async fn bank_balance(
+    State(s): State<AppState>,
+    ApiPath((symbol, address)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<BalanceView> {
+    let symbol = parse_symbol(&symbol)?;
+    let addr = parse_address(&address)?;
+    read(&s, move |l| {
+        let state = state_at(l, &meridian_bank::balance_key(&symbol, &addr), q.height)?;
+        let balance = meridian_bank::decode_balance(value_of(&state)?.as_deref())
+            .map_err(|e| corrupt("balance", e))?;
+        Ok(Json(BalanceView {
+            symbol,
+            address: addr.to_string(),
+            balance: balance.to_string(),
+            state,
+        }))
+    })
+    .await
+}
+
+pub(crate) async fn bank_asset(
+    State(s): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<AssetView> {
+    let symbol = parse_symbol(&symbol)?;
+    read(&s, move |l| {
+        let state = state_at(l, &meridian_bank::asset_key(&symbol), q.height)?;
+        let asset = match value_of(&state)? {
+            None => None,
+            Some(v) => {
+                let a = meridian_bank::decode_asset(&v).map_err(|e| corrupt("asset", e))?;
+                Some(AssetInfo {
+                    symbol: a.symbol,
+                    decimals: a.decimals,
+                    max_supply: a.max_supply.to_string(),
+                    supply: a.supply.to_string(),
+                    issuer: a.issuer.to_string(),
+                })
+            }
+        };
+        Ok(Json(AssetView {
+            symbol,
+            asset,
+            state,
+        }))
+    })
+    .await
+}
+
+pub(crate) async fn notary_record(
+    State(s): State<AppState>,
+    ApiPath(doc_hash): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<NotaryView> {
+    let doc = parse_hash(&doc_hash)?;
+    read(&s, move |l| {
+        let state = state_at(l, &meridian_notary::record_key(&doc), q.height)?;
+        let record = match value_of(&state)? {
+            None => None,
+            Some(v) => {
+                let r = meridian_notary::decode_record(&v).map_err(|e| corrupt("record", e))?;
+                Some(RecordView {
+                    doc_hash: hex::encode(r.doc_hash),
+                    owner: r.owner.to_string(),
+                    timestamp_ms: r.timestamp_ms,
+                    height: r.height,
+                    tx_hash: hex::encode(r.tx_hash),
+                    metadata: hex::encode(&r.metadata),
+                    metadata_text: String::from_utf8(r.metadata).ok(),
+                })
+            }
+        };
+        Ok(Json(NotaryView {
+            doc_hash: hex::encode(doc),
+            record,
+            state,
+        }))
+    })
+    .await
+}
+
+/// Decodes the genesis `chain/validators` value: count, then (name, public key) pairs.
+fn decode_validators(l: &Ledger, raw: &[u8]) -> Result<Vec<ValidatorView>, ApiError> {
+    let mut r = Reader::new(raw);
+    let bad = |e| corrupt("validator set", e);
+    let n = r.len(1 << 16, "validators").map_err(bad)?;
+    let mut out = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let name = r.string(1024, "validator.name").map_err(bad)?;
+        let key = r
+            .bytes(meridian_types::MAX_PUBLIC_KEY_LEN, "validator.key")
+            .map_err(bad)?;
+        out.push(ValidatorView {
+            name,
+            address: l.address_of(&key).to_string(),
+            public_key: hex::encode(key),
+        });
+    }
+    r.finish().map_err(bad)?;
+    Ok(out)
+}
+
+pub(crate) async fn validators(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<ValidatorsView> {
+    read(&s, move |l| {
+        let state = state_at(l, GENESIS_KEYS[1].as_bytes(), q.height)?;
+        let raw = value_of(&state)?
+            .ok_or_else(|| ApiError::internal("the validator set is missing from the state"))?;
+        Ok(Json(ValidatorsView {
+            validators: decode_validators(l, &raw)?,
+            state,
+        }))
+    })
+    .await
+}
+
+/// Public keys (hex) that the p2p layer reports connected, from the runtime's Prometheus
+/// text: commonware's tracker exports `..._directory_connected{peer="<hex key>"}` per peer.
+pub(crate) fn connected_keys(runtime_metrics: &str) -> HashSet<String> {
+    runtime_metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("directory_connected{"))
+        .filter_map(|l| {
+            let start = l.find("peer=\"")? + 6;
+            let end = start + l[start..].find('"')?;
+            Some(l[start..end].to_ascii_lowercase())
+        })
+        .collect()
+}
+
+pub(crate) fn peers_view(s: &AppState) -> PeersView {
+    let connected = s
+        .inner
+        .runtime_metrics
+        .as_ref()
+        .map(|f| connected_keys(&f()));
+    let peers: Vec<PeerView> = s
+        .inner
+        .peers
+        .iter()
+        .map(|p| PeerView {
+            name: p.name.clone(),
+            public_key: p.public_key.clone(),
+            address: p.address.clone(),
+            is_self: p.is_self,
+            connected: match &connected {
+                Some(set) if !p.is_self => Some(set.contains(&p.public_key.to_ascii_lowercase())),
+                _ => None,
+            },
+        })
+        .collect();
+    PeersView {
+        configured: peers.iter().filter(|p| !p.is_self).count(),
+        connected: connected
+            .as_ref()
+            .map(|_| peers.iter().filter(|p| p.connected == Some(true)).count()),
+        peers,
+    }
+}
+
+pub(crate) async fn peers(State(s): State<AppState>) -> Json<PeersView> {
+    Json(peers_view(&s))
+}
+
+pub(crate) async fn events(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let last_id = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::code(codes::BAD_FILTER, "Last-Event-ID is not ASCII"))?,
+        ),
+    };
+    let slot = StreamSlot::acquire(&s.inner.streams, s.inner.options.max_event_streams)
+        .ok_or_else(|| {
+            ApiError::code(
+                codes::TOO_MANY_STREAMS,
+                format!(
+                    "this node serves at most {} event streams; retry later",
+                    s.inner.options.max_event_streams
+                ),
+            )
+        })?;
+    Ok(events::stream(s.ledger().clone(), &q, last_id, slot)?.into_response())
+}
+
+pub(crate) async fn metrics(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let node = read(&s, |l| {
+        Ok(l.metrics().render(l.finalized_height(), l.mempool_len()))
+    })
+    .await?;
+    let mut text = node;
+    let peers = peers_view(&s);
+    crate::metrics::render_api(&mut text, &s, &peers);
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+pub(crate) async fn openapi(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.inner.openapi.clone(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn no_route() -> ApiError {
+    ApiError::code(codes::NO_ROUTE, "no route has this path; see /openapi.json")
+}

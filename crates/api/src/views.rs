@@ -1,0 +1,233 @@
+//! JSON shapes of responses. Binary values are lowercase hex, addresses `0x` + 40 hex, and
+//! `u128` amounts decimal strings (JSON numbers lose precision above 2^53). The OpenAPI
+//! schemas in `openapi.rs` describe these structs; a contract test checks real responses
+//! against them.
+
+use meridian_types::Receipt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::events::decode_event;
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct StatusView {
+    pub chain_id: String,
+    pub suite: String,
+    pub height: u64,
+    pub block_hash: String,
+    pub state_root: String,
+    pub mempool_size: usize,
+    pub validators: usize,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct SubmitView {
+    pub hash: String,
+    pub status: String,
+    pub receipt: Option<ReceiptView>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct EventView {
+    pub module: String,
+    pub kind: String,
+    pub data: String,
+    /// The typed event as JSON, for modules this node knows (bank, notary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Value>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ReceiptView {
+    pub tx_hash: String,
+    pub height: u64,
+    pub index: u32,
+    pub sender: String,
+    pub code: String,
+    pub message: String,
+    pub events: Vec<EventView>,
+}
+
+impl From<&Receipt> for ReceiptView {
+    fn from(r: &Receipt) -> Self {
+        Self {
+            tx_hash: hex::encode(r.tx_hash),
+            height: r.height,
+            index: r.index,
+            sender: r.sender.to_string(),
+            code: r.code.clone(),
+            message: r.message.clone(),
+            events: r
+                .events
+                .iter()
+                .map(|e| EventView {
+                    module: e.module.clone(),
+                    kind: e.kind.clone(),
+                    data: hex::encode(&e.data),
+                    decoded: decode_event(e).map(|d| d.0),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Inclusion proof of a transaction: `leaf` (suite hash of the full signed encoding) sits at
+/// `index` of the Merkle tree whose root is the header's `tx_root`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TxProofView {
+    pub leaf: String,
+    pub index: u32,
+    pub size: u32,
+    /// Sibling hashes bottom-up (`meridian_types::MerkleProof::siblings`).
+    pub siblings: Vec<String>,
+    /// Hex of the encoded `MerkleProof`.
+    pub proof: String,
+    pub tx_root: String,
+    pub block_hash: String,
+    /// Hex of the encoded header that carries `tx_root`.
+    pub header: String,
+    /// Hex of the block's finalization certificate.
+    pub certificate: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TxView {
+    pub hash: String,
+    pub tx: String,
+    pub height: u64,
+    pub index: u32,
+    pub receipt: ReceiptView,
+    pub inclusion: TxProofView,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct BlockView {
+    pub hash: String,
+    pub height: u64,
+    pub parent: String,
+    pub timestamp_ms: u64,
+    pub view: u64,
+    pub proposer: String,
+    pub tx_root: String,
+    pub receipts_root: String,
+    pub state_root: String,
+    pub tx_hashes: Vec<String>,
+    /// Hex of the encoded header (what the block hash covers).
+    pub header: String,
+    /// Hex of the encoded finalization certificate (empty for genesis).
+    pub certificate: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct HeaderView {
+    pub hash: String,
+    pub height: u64,
+    pub parent: String,
+    pub timestamp_ms: u64,
+    pub view: u64,
+    pub proposer: String,
+    pub tx_root: String,
+    pub receipts_root: String,
+    pub state_root: String,
+    pub tx_count: usize,
+    pub header: String,
+    pub certificate: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct StateView {
+    pub key: String,
+    /// Hex value, or null when the key is absent (the proof is then a non-membership proof).
+    pub value: Option<String>,
+    pub proof: String,
+    pub height: u64,
+    /// Hex of the encoded finalized header whose `state_root` the proof verifies against.
+    pub header: String,
+    pub state_root: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct BalanceView {
+    pub symbol: String,
+    pub address: String,
+    /// Decimal string (base units).
+    pub balance: String,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AssetInfo {
+    pub symbol: String,
+    pub decimals: u8,
+    pub max_supply: String,
+    pub supply: String,
+    pub issuer: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct AssetView {
+    pub symbol: String,
+    /// Null when no such asset exists (the proof shows its absence).
+    pub asset: Option<AssetInfo>,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct RecordView {
+    pub doc_hash: String,
+    pub owner: String,
+    pub timestamp_ms: u64,
+    pub height: u64,
+    pub tx_hash: String,
+    /// Hex of the metadata bytes.
+    pub metadata: String,
+    /// The metadata as text when it is UTF-8.
+    pub metadata_text: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct NotaryView {
+    pub doc_hash: String,
+    /// Null when the document was never registered (the proof shows its absence).
+    pub record: Option<RecordView>,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorView {
+    pub name: String,
+    pub public_key: String,
+    pub address: String,
+}
+
+/// The genesis validator set, proven: `chain/validators` in the state.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ValidatorsView {
+    pub validators: Vec<ValidatorView>,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PeerView {
+    pub name: String,
+    pub public_key: String,
+    pub address: String,
+    /// This node's own entry.
+    pub is_self: bool,
+    /// Whether an authenticated p2p connection is up; null for this node or when the node
+    /// does not report connections.
+    pub connected: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct PeersView {
+    pub peers: Vec<PeerView>,
+    /// Configured peers other than this node.
+    pub configured: usize,
+    /// Connected peers, or null when unknown.
+    pub connected: Option<usize>,
+}

@@ -1,0 +1,8 @@
+//! API contract tests: a real ledger (storage, mempool, modules) behind the real router on a
+//! loopback socket, exercised over HTTP.
+
+mod endpoints;
+mod errors;
+mod events;
+mod harness;
+mod schema;

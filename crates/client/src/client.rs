@@ -1,0 +1,596 @@
+//! The blocking HTTP client.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use meridian_api::{BlockView, ReceiptView, StateView, StatusView, SubmitView, TxView};
+use meridian_bank::{asset_key, balance_key, decode_asset, decode_balance, Asset};
+use meridian_crypto::Suite;
+use meridian_execution::nonce_key;
+use meridian_node::ChainHash;
+use meridian_notary::{decode_record, record_key, Record};
+use meridian_storage::verify_state_proof;
+use meridian_types::{
+    decode_exact, verify_merkle_proof, Address, ChainId, Encode, Hash32, HashFn as _, Header,
+    MerkleProof, SignedTx,
+};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::{ClientError, Result};
+use crate::trust::{Finality, TrustAnchor};
+
+/// Default node API address (`meridian init` gives node 0 port 8600).
+pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:8600";
+/// Timeout of ordinary requests.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The node caps a commit wait at this (see `meridian_api::MAX_COMMIT_WAIT`).
+pub const MAX_COMMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// How [`Client::submit`] waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitMode {
+    /// Return once the node admitted the transaction to its mempool.
+    Async,
+    /// Return once the transaction is final (or fail with `api.commit_timeout`).
+    Commit { timeout: Duration },
+}
+
+/// A value read from the state, with the proof already checked.
+#[derive(Clone, Debug)]
+pub struct Verified<T> {
+    pub value: T,
+    pub key: Vec<u8>,
+    /// Height of the header the proof was checked against.
+    pub height: u64,
+    /// That header's state root.
+    pub state_root: Hash32,
+    /// Hash of that header (the block id).
+    pub block_hash: Hash32,
+    pub header: Header,
+    /// Whether the header's finality was checked against a trust anchor.
+    pub finality: Finality,
+}
+
+impl<T> Verified<T> {
+    /// Same provenance, another value (used by the typed decoders).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
+        Verified {
+            value: f(self.value),
+            key: self.key,
+            height: self.height,
+            state_root: self.state_root,
+            block_hash: self.block_hash,
+            header: self.header,
+            finality: self.finality,
+        }
+    }
+
+    fn try_map<U>(self, f: impl FnOnce(T) -> Result<U>) -> Result<Verified<U>> {
+        let Verified {
+            value,
+            key,
+            height,
+            state_root,
+            block_hash,
+            header,
+            finality,
+        } = self;
+        Ok(Verified {
+            value: f(value)?,
+            key,
+            height,
+            state_root,
+            block_hash,
+            header,
+            finality,
+        })
+    }
+}
+
+/// A block whose header hash was recomputed (and its certificate checked with a trust anchor).
+#[derive(Clone, Debug)]
+pub struct VerifiedBlock {
+    pub view: BlockView,
+    pub header: Header,
+    pub finality: Finality,
+}
+
+/// A transaction read back from the node: its hash recomputed from its bytes and its Merkle
+/// inclusion proof checked against the `tx_root` of its block's header (whose certificate is
+/// checked with a trust anchor). The receipt is the node's word: receipts are not proven yet.
+#[derive(Clone, Debug)]
+pub struct VerifiedTx {
+    pub view: TxView,
+    pub tx: SignedTx,
+    /// The header of the block that includes it.
+    pub header: Header,
+    pub finality: Finality,
+}
+
+/// A committed transaction whose receipt says `ok`.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    pub hash: Hash32,
+    pub receipt: ReceiptView,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// A node's chain identity, read once from `/v1/status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainInfo {
+    pub chain_id: ChainId,
+    pub suite: Suite,
+}
+
+/// Blocking client of one node's HTTP API.
+///
+/// Every state read is verified: the JMT proof is checked against the state root of the header
+/// the node returned, and — when a [`TrustAnchor`] is set — that header's finalization
+/// certificate is checked against the genesis validators. A node can refuse to answer but
+/// cannot make the client accept a wrong value.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    trust: Option<TrustAnchor>,
+    chain: OnceLock<ChainInfo>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("trust_anchor", &self.trust.is_some())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client of the node at `base_url` (e.g. `http://127.0.0.1:8600`).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .into();
+        Self {
+            base: base_url.into().trim_end_matches('/').to_string(),
+            agent,
+            trust: None,
+            chain: OnceLock::new(),
+        }
+    }
+
+    /// Checks every header's finalization certificate against `anchor` from now on.
+    pub fn with_trust_anchor(mut self, anchor: TrustAnchor) -> Self {
+        self.trust = Some(anchor);
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn trust_anchor(&self) -> Option<&TrustAnchor> {
+        self.trust.as_ref()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn read<T: DeserializeOwned>(
+        url: &str,
+        res: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T> {
+        check_status(url, res)?
+            .body_mut()
+            .read_json()
+            .map_err(|e| map_transport(url, e))
+    }
+
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let url = self.url(path);
+        Self::read(&url, self.agent.get(&url).call())
+    }
+
+    /// `GET /v1/status`.
+    pub fn status(&self) -> Result<StatusView> {
+        self.get("/v1/status")
+    }
+
+    /// The node's chain id and suite (cached after the first call). With a trust anchor, a node
+    /// of another chain is refused here.
+    pub fn chain(&self) -> Result<ChainInfo> {
+        if let Some(c) = self.chain.get() {
+            return Ok(c.clone());
+        }
+        let s = self.status()?;
+        let info = ChainInfo {
+            chain_id: ChainId::new(s.chain_id.clone())
+                .map_err(|_| ClientError::bad_response(format!("chain id {:?}", s.chain_id)))?,
+            suite: s
+                .suite
+                .parse()
+                .map_err(|_| ClientError::bad_response(format!("suite {:?}", s.suite)))?,
+        };
+        if let Some(t) = &self.trust {
+            if t.chain_id != info.chain_id || t.suite != info.suite {
+                return Err(ClientError::CertificateInvalid(format!(
+                    "the node serves chain {} ({}), the trusted genesis is {} ({})",
+                    info.chain_id, info.suite, t.chain_id, t.suite
+                )));
+            }
+        }
+        Ok(self.chain.get_or_init(|| info).clone())
+    }
+
+    fn hasher(&self) -> Result<ChainHash> {
+        Ok(ChainHash(self.chain()?.suite))
+    }
+
+    /// Submits a signed transaction.
+    pub fn submit(&self, tx: &SignedTx, mode: SubmitMode) -> Result<SubmitView> {
+        self.submit_raw(&tx.encode(), mode)
+    }
+
+    /// Submits an encoded signed transaction.
+    pub fn submit_raw(&self, raw: &[u8], mode: SubmitMode) -> Result<SubmitView> {
+        let (query, http_timeout) = match mode {
+            SubmitMode::Async => ("mode=async".to_string(), REQUEST_TIMEOUT),
+            SubmitMode::Commit { timeout } => {
+                let t = timeout.min(MAX_COMMIT_WAIT);
+                (
+                    format!("mode=commit&timeout_ms={}", t.as_millis()),
+                    t + REQUEST_TIMEOUT,
+                )
+            }
+        };
+        let url = self.url(&format!("/v1/txs?{query}"));
+        let res = self
+            .agent
+            .post(&url)
+            .config()
+            .timeout_global(Some(http_timeout))
+            .build()
+            .send_json(serde_json::json!({ "tx": hex::encode(raw) }));
+        Self::read(&url, res)
+    }
+
+    /// Submits and waits for finality; a receipt other than `ok` is [`ClientError::TxFailed`].
+    pub fn commit(&self, tx: &SignedTx, timeout: Duration) -> Result<Committed> {
+        let v = self.submit(tx, SubmitMode::Commit { timeout })?;
+        let receipt = v.receipt.ok_or_else(|| {
+            ClientError::bad_response(format!("commit of {} returned no receipt", v.hash))
+        })?;
+        Self::committed(&v.hash, receipt)
+    }
+
+    fn committed(hash: &str, receipt: ReceiptView) -> Result<Committed> {
+        if receipt.code != "ok" {
+            return Err(ClientError::TxFailed {
+                hash: hash.into(),
+                code: receipt.code,
+                message: receipt.message,
+            });
+        }
+        Ok(Committed {
+            hash: parse_hash(hash).map_err(ClientError::bad_response)?,
+            receipt,
+        })
+    }
+
+    /// `GET /v1/txs/{hash}`: the transaction is decoded, its hash recomputed and its inclusion
+    /// proven against its block's header, so the node cannot answer with another transaction or
+    /// one that is not in the block it names.
+    pub fn tx(&self, hash: &Hash32) -> Result<VerifiedTx> {
+        let view: TxView = self.get(&format!("/v1/txs/{}", hex::encode(hash)))?;
+        let hasher = self.hasher()?;
+        let raw = hex::decode(&view.tx).map_err(|_| ClientError::bad_response("tx is not hex"))?;
+        let tx = SignedTx::decode_untrusted(&raw)
+            .map_err(|e| ClientError::bad_response(format!("tx does not decode: {e}")))?;
+        if tx.hash(&hasher) != *hash {
+            return Err(ClientError::bad_response(
+                "the node returned a transaction with another hash",
+            ));
+        }
+        let inc = &view.inclusion;
+        let header = self.decode_header(&inc.header)?;
+        if header.height != view.height || header.chain_id != self.chain()?.chain_id {
+            return Err(ClientError::bad_response(
+                "inclusion header is not the block the transaction names",
+            ));
+        }
+        let proof_raw = hex::decode(&inc.proof)
+            .map_err(|_| ClientError::bad_response("inclusion proof is not hex"))?;
+        let proof: MerkleProof = decode_exact(&proof_raw)
+            .map_err(|e| ClientError::bad_response(format!("inclusion proof: {e}")))?;
+        // The leaf is the hash of the full signed encoding (signature included).
+        let leaf = hasher.hash(&raw);
+        if proof.index != view.index
+            || !verify_merkle_proof(&hasher, &header.tx_root, &leaf, &proof)
+        {
+            return Err(ClientError::ProofInvalid(format!(
+                "transaction is not at index {} of block {}",
+                view.index, view.height
+            )));
+        }
+        let finality = self.finality_of(&header, Some(&inc.certificate))?;
+        Ok(VerifiedTx {
+            view,
+            tx,
+            header,
+            finality,
+        })
+    }
+
+    /// Polls `/v1/txs/{hash}` until the transaction is final; `TxFailed` if its receipt is not ok.
+    pub fn wait_tx(&self, hash: &Hash32, timeout: Duration) -> Result<Committed> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.tx(hash) {
+                Ok(t) => return Self::committed(&hex::encode(hash), t.view.receipt),
+                Err(ClientError::Api { status: 404, .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(ClientError::Api { status: 404, .. }) => {
+                    return Err(ClientError::Timeout {
+                        url: self.url(&format!("/v1/txs/{}", hex::encode(hash))),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `GET /v1/blocks/{height}` without checks (see [`Client::verified_block`]).
+    pub fn block(&self, height: u64) -> Result<BlockView> {
+        self.get(&format!("/v1/blocks/{height}"))
+    }
+
+    /// `GET /v1/blocks/latest` without checks.
+    pub fn latest_block(&self) -> Result<BlockView> {
+        self.get("/v1/blocks/latest")
+    }
+
+    /// A block whose header decodes to the claimed fields and hash; with a trust anchor, its
+    /// certificate is verified too.
+    pub fn verified_block(&self, height: u64) -> Result<VerifiedBlock> {
+        let view = self.block(height)?;
+        let header = self.decode_header(&view.header)?;
+        if header.height != height || view.height != height {
+            return Err(ClientError::bad_response(format!(
+                "asked for block {height}, got {}",
+                header.height
+            )));
+        }
+        let hash = header.hash(&self.hasher()?);
+        if view.hash != hex::encode(hash) || view.state_root != hex::encode(header.state_root) {
+            return Err(ClientError::bad_response(
+                "block hash or state root does not match its header",
+            ));
+        }
+        let finality = self.finality_of(&header, Some(&view.certificate))?;
+        Ok(VerifiedBlock {
+            view,
+            header,
+            finality,
+        })
+    }
+
+    fn decode_header(&self, hex_header: &str) -> Result<Header> {
+        let raw =
+            hex::decode(hex_header).map_err(|_| ClientError::bad_response("header is not hex"))?;
+        decode_exact(&raw).map_err(|e| ClientError::bad_response(format!("header: {e}")))
+    }
+
+    /// With a trust anchor: fetch (unless given) and verify the header's certificate.
+    fn finality_of(&self, header: &Header, certificate_hex: Option<&str>) -> Result<Finality> {
+        let Some(anchor) = &self.trust else {
+            return Ok(Finality::ReportedByNode);
+        };
+        let cert_hex = match certificate_hex {
+            Some(c) => c.to_string(),
+            None => self.block(header.height)?.certificate,
+        };
+        let cert = hex::decode(cert_hex)
+            .map_err(|_| ClientError::bad_response("certificate is not hex"))?;
+        anchor.verify(header, &cert)
+    }
+
+    /// `GET /v1/state/{key}` without checks: the raw answer.
+    pub fn state_view(&self, key: &[u8], height: Option<u64>) -> Result<StateView> {
+        let mut path = format!("/v1/state/{}", hex::encode(key));
+        if let Some(h) = height {
+            path.push_str(&format!("?height={h}"));
+        }
+        self.get(&path)
+    }
+
+    /// The value at `key` (`None` = absent, proven by a non-membership proof) at the latest
+    /// finalized height or at `height`, verified against the header the node returned.
+    pub fn state(&self, key: &[u8], height: Option<u64>) -> Result<Verified<Option<Vec<u8>>>> {
+        let v = self.state_view(key, height)?;
+        let header = self.decode_header(&v.header)?;
+        if v.key != hex::encode(key) {
+            return Err(ClientError::bad_response(
+                "the node answered for another key",
+            ));
+        }
+        if header.height != v.height || height.is_some_and(|h| h != header.height) {
+            return Err(ClientError::bad_response(format!(
+                "asked for height {height:?}, got a header at {}",
+                header.height
+            )));
+        }
+        let hasher = self.hasher()?;
+        if header.chain_id != self.chain()?.chain_id {
+            return Err(ClientError::bad_response("header of another chain"));
+        }
+        let value = v
+            .value
+            .as_deref()
+            .map(hex::decode)
+            .transpose()
+            .map_err(|_| ClientError::bad_response("value is not hex"))?;
+        let proof =
+            hex::decode(&v.proof).map_err(|_| ClientError::bad_response("proof is not hex"))?;
+        verify_state_proof(
+            hasher.state_hash_kind(),
+            header.state_root,
+            key,
+            value.as_deref(),
+            &proof,
+        )
+        .map_err(|e| ClientError::ProofInvalid(e.to_string()))?;
+        let finality = self.finality_of(&header, None)?;
+        Ok(Verified {
+            value,
+            key: key.to_vec(),
+            height: header.height,
+            state_root: header.state_root,
+            block_hash: header.hash(&hasher),
+            header,
+            finality,
+        })
+    }
+
+    /// Balance of `owner` in asset `symbol` (0 when absent), verified.
+    pub fn balance(&self, symbol: &str, owner: &Address) -> Result<Verified<u128>> {
+        self.balance_at(symbol, owner, None)
+    }
+
+    /// [`Client::balance`] at a past finalized height (`None` = latest).
+    pub fn balance_at(
+        &self,
+        symbol: &str,
+        owner: &Address,
+        height: Option<u64>,
+    ) -> Result<Verified<u128>> {
+        self.state(&balance_key(symbol, owner), height)?
+            .try_map(|v| decode_balance(v.as_deref()).map_err(ClientError::bad_response))
+    }
+
+    /// Definition and supply of asset `symbol` (`None` when it does not exist), verified.
+    pub fn asset(&self, symbol: &str) -> Result<Verified<Option<Asset>>> {
+        self.asset_at(symbol, None)
+    }
+
+    /// [`Client::asset`] at a past finalized height (`None` = latest).
+    pub fn asset_at(&self, symbol: &str, height: Option<u64>) -> Result<Verified<Option<Asset>>> {
+        self.state(&asset_key(symbol), height)?.try_map(|v| {
+            v.map(|b| decode_asset(&b).map_err(ClientError::bad_response))
+                .transpose()
+        })
+    }
+
+    /// The notary record of a document hash (`None` = never registered, proven), verified.
+    pub fn notary_record(&self, doc_hash: &Hash32) -> Result<Verified<Option<Record>>> {
+        self.notary_record_at(doc_hash, None)
+    }
+
+    /// [`Client::notary_record`] at a past finalized height (`None` = latest).
+    pub fn notary_record_at(
+        &self,
+        doc_hash: &Hash32,
+        height: Option<u64>,
+    ) -> Result<Verified<Option<Record>>> {
+        self.state(&record_key(doc_hash), height)?.try_map(|v| {
+            v.map(|b| decode_record(&b).map_err(ClientError::bad_response))
+                .transpose()
+        })
+    }
+
+    /// The next nonce of `addr` in the latest finalized state, verified. Transactions still in
+    /// a mempool are not counted; [`crate::Wallet`] tracks those itself.
+    pub fn next_nonce(&self, addr: &Address) -> Result<u64> {
+        let v = self.state(&nonce_key(addr), None)?;
+        match v.value {
+            None => Ok(0),
+            Some(b) => <[u8; 8]>::try_from(b.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| ClientError::bad_response("nonce is not 8 bytes")),
+        }
+    }
+
+    /// Polls `/v1/status` until the node has finalized `height`.
+    pub fn wait_for_height(&self, height: u64, timeout: Duration) -> Result<StatusView> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = self.status();
+            if let Ok(s) = &last {
+                if s.height >= height {
+                    return last;
+                }
+            }
+            if Instant::now() >= deadline {
+                return match last {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(ClientError::Timeout {
+                        url: self.url("/v1/status"),
+                    }),
+                };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn map_transport(url: &str, e: ureq::Error) -> ClientError {
+    match e {
+        ureq::Error::Timeout(_) => ClientError::Timeout { url: url.into() },
+        ureq::Error::Json(e) => ClientError::bad_response(format!("{url}: {e}")),
+        ureq::Error::BadUri(m) => ClientError::BadInput(format!("bad node URL {url}: {m}")),
+        e => ClientError::Unreachable {
+            url: url.into(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The response on 2xx; otherwise the node's `{code, message}` as [`ClientError::Api`].
+pub(crate) fn check_status(
+    url: &str,
+    res: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<ureq::http::Response<ureq::Body>> {
+    let mut res = res.map_err(|e| map_transport(url, e))?;
+    let status = res.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(res);
+    }
+    let text = res
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => ClientError::Api {
+            status,
+            code: b.code,
+            message: b.message,
+        },
+        Err(_) => ClientError::Api {
+            status,
+            code: format!("http.{status}"),
+            message: text.chars().take(200).collect(),
+        },
+    })
+}
+
+/// Parses 64 hex characters (optional `0x`) into a hash.
+pub fn parse_hash(s: &str) -> std::result::Result<Hash32, String> {
+    let raw = hex::decode(s.trim().strip_prefix("0x").unwrap_or(s.trim()))
+        .map_err(|_| format!("{s:?} is not hex"))?;
+    raw.try_into()
+        .map_err(|_| format!("{s:?} is not a 32-byte hash (64 hex characters)"))
+}

@@ -1,0 +1,60 @@
+//! Meridian's Rust client SDK: keys, transactions, queries with proofs.
+//!
+//! The CLI (`meridian keys|tx|query|status`) is a thin layer over this crate, so everything it
+//! does a program can do too.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use meridian_client::{Client, Keystore, Wallet, Document, TrustAnchor};
+//! # fn main() -> meridian_client::Result<()> {
+//! // A client of one node. The trust anchor (the chain's genesis) makes every read also check
+//! // the finalization certificate of the header the proof is checked against.
+//! let client = Client::new("http://127.0.0.1:8600")
+//!     .with_trust_anchor(TrustAnchor::from_genesis_file("devnet/genesis.toml".as_ref())?);
+//!
+//! // Keys are encrypted at rest (argon2id + the suite's AEAD).
+//! let keys = Keystore::new(Keystore::default_dir()?);
+//! let key = keys.unlock("alice", b"passphrase")?;
+//!
+//! // A wallet signs with the right chain id, nonce and expiry.
+//! let mut alice = Wallet::connect(&client, key)?;
+//! let me = alice.address();
+//! let tx = alice.create_asset(&client, "CNY", 2, 1_000_000)?;
+//! client.commit(&tx, Duration::from_secs(30))?; // errors unless the receipt is `ok`
+//! client.commit(&alice.mint(&client, "CNY", me, 500)?, Duration::from_secs(30))?;
+//!
+//! // Reads come back verified: value + height + state root of the finalized header.
+//! let bal = client.balance("CNY", &me)?;
+//! println!("{} at height {} (root {})", bal.value, bal.height, hex::encode(bal.state_root));
+//!
+//! // Notarize a document: only its hash goes on chain.
+//! let (tx, doc) = alice.notarize(&client, Document::Bytes(b"contract.pdf bytes"), b"contract.pdf")?;
+//! client.commit(&tx, Duration::from_secs(30))?;
+//! assert!(client.notary_record(&doc)?.value.is_some());
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are one enum, [`ClientError`], whose [`ClientError::code`] is stable (the node's own
+//! codes such as `tx.stale_nonce` pass through unchanged).
+
+mod client;
+mod error;
+mod events;
+pub mod keystore;
+mod trust;
+mod wallet;
+
+pub use client::{
+    parse_hash, ChainInfo, Client, Committed, SubmitMode, Verified, VerifiedBlock, VerifiedTx,
+    DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
+};
+pub use error::{ClientError, Result};
+pub use events::{EventFilter, EventStream, StreamItem};
+pub use keystore::{KdfParams, KeyFile, KeyInfo, Keystore};
+pub use trust::{Finality, TrustAnchor};
+pub use wallet::{check_symbol, document_hash, hash_file, Document, Wallet, DEFAULT_EXPIRY_BLOCKS};
+
+/// Re-exported so callers need not depend on the view crate for JSON types.
+pub use meridian_api::{
+    BlockView, EventView, ReceiptView, StateView, StatusView, SubmitView, TxView,
+};

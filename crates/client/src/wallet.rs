@@ -1,0 +1,233 @@
+//! Transaction builders: a key bound to a chain, with its nonce tracked locally.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use meridian_bank::{BankCall, MAX_SYMBOL_LEN};
+use meridian_crypto::{Hasher, PrivateKey, Suite};
+use meridian_node::{sign_tx, ChainHash};
+use meridian_notary::{Register, MAX_METADATA_LEN};
+use meridian_types::{Address, Call, ChainId, Hash32, SignedTx};
+
+use crate::client::Client;
+use crate::error::{ClientError, Result};
+
+/// Blocks a transaction stays valid for after the latest finalized height. Long enough to
+/// survive a few slow views, short enough that a lost transaction expires soon.
+pub const DEFAULT_EXPIRY_BLOCKS: u64 = 120;
+
+/// What to notarize: the document's bytes (hashed here with the chain's hash) or its hash.
+#[derive(Clone, Copy, Debug)]
+pub enum Document<'a> {
+    Bytes(&'a [u8]),
+    Hash(Hash32),
+}
+
+/// The document hash a chain of `suite` uses (SM3 or SHA-256 of the bytes).
+pub fn document_hash(suite: Suite, bytes: &[u8]) -> Hash32 {
+    suite.hash(bytes).0
+}
+
+/// Hashes a file in chunks (documents can be larger than memory).
+pub fn hash_file(suite: Suite, path: &Path) -> Result<Hash32> {
+    let mut f = std::fs::File::open(path).map_err(|e| ClientError::io(path, e))?;
+    let mut h = Hasher::new(suite);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| ClientError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().0)
+}
+
+/// Checks an asset symbol the way the bank does, so a typo fails before signing.
+pub fn check_symbol(symbol: &str) -> Result<()> {
+    let ok = !symbol.is_empty()
+        && symbol.len() <= MAX_SYMBOL_LEN
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ClientError::BadInput(format!(
+            "invalid asset symbol {symbol:?}: 1-{MAX_SYMBOL_LEN} of A-Z 0-9"
+        )))
+    }
+}
+
+/// A signing key on one chain.
+///
+/// The wallet reads its nonce from the chain once (a verified state read) and then counts
+/// locally, so several transactions can be in flight without waiting for each to finalize.
+/// After a submission fails, call [`Wallet::reset_nonce`] to re-read it.
+#[derive(Debug)]
+pub struct Wallet {
+    key: PrivateKey,
+    chain_id: ChainId,
+    address: Address,
+    next_nonce: Option<u64>,
+    /// Validity window in blocks (see [`DEFAULT_EXPIRY_BLOCKS`]).
+    pub expiry_blocks: u64,
+}
+
+impl Wallet {
+    /// A wallet for `chain_id`. Prefer [`Wallet::connect`], which also checks the suite.
+    pub fn new(key: PrivateKey, chain_id: ChainId) -> Self {
+        let address =
+            Address::from_public_key(&ChainHash(key.suite()), key.public_key().as_bytes());
+        Self {
+            key,
+            chain_id,
+            address,
+            next_nonce: None,
+            expiry_blocks: DEFAULT_EXPIRY_BLOCKS,
+        }
+    }
+
+    /// A wallet for the chain `client` talks to; refuses a key of the other suite.
+    pub fn connect(client: &Client, key: PrivateKey) -> Result<Self> {
+        let chain = client.chain()?;
+        if chain.suite != key.suite() {
+            return Err(ClientError::SuiteMismatch {
+                key: key.suite().to_string(),
+                chain: chain.suite.to_string(),
+            });
+        }
+        Ok(Self::new(key, chain.chain_id))
+    }
+
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    pub fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+
+    pub fn chain_id(&self) -> &ChainId {
+        &self.chain_id
+    }
+
+    /// Uses `nonce` for the next transaction (e.g. when the caller tracks nonces itself).
+    pub fn set_nonce(&mut self, nonce: u64) {
+        self.next_nonce = Some(nonce);
+    }
+
+    /// Forgets the local nonce; the next build reads it from the chain again.
+    pub fn reset_nonce(&mut self) {
+        self.next_nonce = None;
+    }
+
+    /// Signs `call` with explicit nonce and expiry (no node needed).
+    pub fn sign(&self, nonce: u64, expiry_height: u64, call: Call) -> SignedTx {
+        sign_tx(&self.key, &self.chain_id, nonce, expiry_height, call)
+    }
+
+    /// Signs `call` with the next nonce and an expiry `expiry_blocks` after the latest height.
+    pub fn build(&mut self, client: &Client, call: Call) -> Result<SignedTx> {
+        let nonce = match self.next_nonce {
+            Some(n) => n,
+            None => client.next_nonce(&self.address)?,
+        };
+        let height = client.status()?.height;
+        let tx = self.sign(nonce, height.saturating_add(self.expiry_blocks), call);
+        self.next_nonce = Some(nonce + 1);
+        Ok(tx)
+    }
+
+    /// Creates asset `symbol`; this key becomes its issuer.
+    pub fn create_asset(
+        &mut self,
+        client: &Client,
+        symbol: &str,
+        decimals: u8,
+        max_supply: u128,
+    ) -> Result<SignedTx> {
+        check_symbol(symbol)?;
+        if decimals > meridian_bank::MAX_DECIMALS {
+            return Err(ClientError::BadInput(format!(
+                "decimals must be at most {}",
+                meridian_bank::MAX_DECIMALS
+            )));
+        }
+        let call = BankCall::CreateAsset {
+            symbol: symbol.into(),
+            decimals,
+            max_supply,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Mints `amount` of `symbol` to `to` (issuer only).
+    pub fn mint(
+        &mut self,
+        client: &Client,
+        symbol: &str,
+        to: Address,
+        amount: u128,
+    ) -> Result<SignedTx> {
+        check_symbol(symbol)?;
+        let call = BankCall::Mint {
+            symbol: symbol.into(),
+            to,
+            amount,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Transfers `amount` of `symbol` to `to`.
+    pub fn transfer(
+        &mut self,
+        client: &Client,
+        symbol: &str,
+        to: Address,
+        amount: u128,
+    ) -> Result<SignedTx> {
+        check_symbol(symbol)?;
+        let call = BankCall::Transfer {
+            symbol: symbol.into(),
+            to,
+            amount,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Burns `amount` of `symbol` from this key's balance.
+    pub fn burn(&mut self, client: &Client, symbol: &str, amount: u128) -> Result<SignedTx> {
+        check_symbol(symbol)?;
+        let call = BankCall::Burn {
+            symbol: symbol.into(),
+            amount,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Registers a document (its hash; the bytes never leave this machine) with `metadata`
+    /// (at most 1 KiB, e.g. a file name). Returns the transaction and the document hash.
+    pub fn notarize(
+        &mut self,
+        client: &Client,
+        doc: Document<'_>,
+        metadata: &[u8],
+    ) -> Result<(SignedTx, Hash32)> {
+        if metadata.len() > MAX_METADATA_LEN {
+            return Err(ClientError::BadInput(format!(
+                "metadata is {} bytes, at most {MAX_METADATA_LEN}",
+                metadata.len()
+            )));
+        }
+        let doc_hash = match doc {
+            Document::Bytes(b) => document_hash(self.key.suite(), b),
+            Document::Hash(h) => h,
+        };
+        let call = Register {
+            doc_hash,
+            metadata: metadata.to_vec(),
+        };
+        Ok((self.build(client, call.into_call())?, doc_hash))
+    }
+}
