@@ -230,6 +230,15 @@ const TX_CODES: &[&str] = &[
 ];
 const STATE_CODES: &[&str] = &[codes::BAD_QUERY, codes::NOT_FOUND];
 
+/// The submit route documents every admission code; keep the list in step with the mempool.
+#[cfg(test)]
+#[test]
+fn submit_route_documents_every_admission_code() {
+    for code in meridian_mempool::MempoolError::ALL_CODES {
+        assert!(TX_CODES.contains(&code), "{code} missing from TX_CODES");
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn route(
     method: Method,
