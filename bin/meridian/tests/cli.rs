@@ -3,6 +3,9 @@
 //! them — checking output, `--json` documents and exit codes. Every wait is bounded; the nodes
 //! are killed when the test ends (also on panic).
 
+mod support;
+use support::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -24,16 +27,6 @@ impl Drop for Net {
             let _ = c.wait();
         }
     }
-}
-
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
 }
 
 impl Net {

@@ -1,6 +1,9 @@
 //! `meridian devnet` through the real binary: start → ready → stop (SIGINT) → resume from disk →
 //! stop → `--reset` starts a new chain. Every wait is bounded; processes are killed on failure.
 
+mod support;
+use support::*;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,22 +23,6 @@ impl Drop for Devnet {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port_base(n: u16) -> u16 {
-    // Find `n` consecutive free ports (devnet takes a base port).
-    for _ in 0..50 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = l.local_addr().unwrap().port();
-        drop(l);
-        if base > 60_000 {
-            continue;
-        }
-        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no free port range");
 }
 
 fn start(dir: &Path, ports: (u16, u16), extra: &[&str]) -> Devnet {

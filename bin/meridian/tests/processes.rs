@@ -3,6 +3,9 @@
 //! proofs against a finalized header, survive a `kill -9` of one validator and a restart.
 //! Every wait is bounded; the processes are killed when the test ends.
 
+mod support;
+use support::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,17 +33,6 @@ impl Drop for Net {
             let _ = c.wait();
         }
     }
-}
-
-/// Finds a run of free loopback ports (bind to 0, release).
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
 }
 
 fn config_path(dir: &Path, i: usize) -> PathBuf {
