@@ -119,6 +119,28 @@ impl VerifiedSet {
     }
 }
 
+/// A decoded transaction with the values admission derives from it, each computed once.
+pub struct Admission {
+    pub tx: SignedTx,
+    pub encoded_len: usize,
+    /// The transaction id (suite hash of the encoded body).
+    pub tx_hash: Hash32,
+    pub sender: Address,
+}
+
+impl Admission {
+    pub fn new(tx: SignedTx, encoded_len: usize, hash: &dyn HashFn) -> Self {
+        let tx_hash = tx.hash(hash);
+        let sender = Address::from_public_key(hash, &tx.body.sender);
+        Self {
+            tx,
+            encoded_len,
+            tx_hash,
+            sender,
+        }
+    }
+}
+
 struct Entry {
     tx: SignedTx,
     sender: Address,
@@ -195,8 +217,29 @@ impl Mempool {
         verified: &mut VerifiedSet,
         verify: impl FnOnce(&SignedTx) -> bool,
     ) -> Result<Hash32, MempoolError> {
-        if encoded_len > MAX_TX_BYTES {
-            return Err(MempoolError::Oversized(encoded_len));
+        let admission = Admission::new(tx, encoded_len, hash);
+        self.check(&admission, view, &next_nonce)?;
+        if !verified.contains(&admission.tx_hash, &admission.tx.signature) {
+            if !verify(&admission.tx) {
+                return Err(MempoolError::BadSignature);
+            }
+            verified.insert(admission.tx_hash, admission.tx.signature.clone());
+        }
+        self.insert_verified(admission, view, &next_nonce)
+    }
+
+    /// Every admission check except the signature, cheapest first. Callers that verify the
+    /// signature outside the pool's lock run this first, so a transaction that would be refused
+    /// anyway costs no signature verification.
+    pub fn check(
+        &self,
+        a: &Admission,
+        view: &ChainView<'_>,
+        next_nonce: &impl Fn(&Address) -> u64,
+    ) -> Result<(), MempoolError> {
+        let tx = &a.tx;
+        if a.encoded_len > MAX_TX_BYTES {
+            return Err(MempoolError::Oversized(a.encoded_len));
         }
         if &tx.body.chain_id != view.chain_id {
             return Err(MempoolError::WrongChain {
@@ -210,19 +253,17 @@ impl Mempool {
                 height: view.next_height,
             });
         }
-        let tx_hash = tx.hash(hash);
-        if self.by_hash.contains_key(&tx_hash) {
+        if self.by_hash.contains_key(&a.tx_hash) {
             return Err(MempoolError::Replayed);
         }
-        let sender = Address::from_public_key(hash, &tx.body.sender);
-        let next = next_nonce(&sender);
+        let next = next_nonce(&a.sender);
         if tx.body.nonce < next {
             return Err(MempoolError::StaleNonce {
                 got: tx.body.nonce,
                 next,
             });
         }
-        let queued = self.by_sender.get(&sender);
+        let queued = self.by_sender.get(&a.sender);
         if queued.is_some_and(|q| q.contains_key(&tx.body.nonce)) {
             return Err(MempoolError::NonceTaken(tx.body.nonce));
         }
@@ -231,29 +272,36 @@ impl Mempool {
         if pending >= self.cfg.max_per_sender || tx.body.nonce - next >= window {
             return Err(MempoolError::SenderFull(pending));
         }
-        if self.by_hash.len() >= self.cfg.max_txs || self.bytes + encoded_len > self.cfg.max_bytes {
+        if self.by_hash.len() >= self.cfg.max_txs || self.bytes + a.encoded_len > self.cfg.max_bytes
+        {
             return Err(MempoolError::PoolFull);
         }
-        if !verified.contains(&tx_hash, &tx.signature) {
-            if !verify(&tx) {
-                return Err(MempoolError::BadSignature);
-            }
-            verified.insert(tx_hash, tx.signature.clone());
-        }
+        Ok(())
+    }
+
+    /// Pools a transaction whose signature the caller has verified. The cheap checks run again
+    /// because the pool may have changed since [`Mempool::check`].
+    pub fn insert_verified(
+        &mut self,
+        a: Admission,
+        view: &ChainView<'_>,
+        next_nonce: &impl Fn(&Address) -> u64,
+    ) -> Result<Hash32, MempoolError> {
+        self.check(&a, view, next_nonce)?;
         self.by_sender
-            .entry(sender)
+            .entry(a.sender)
             .or_default()
-            .insert(tx.body.nonce, tx_hash);
-        self.bytes += encoded_len;
+            .insert(a.tx.body.nonce, a.tx_hash);
+        self.bytes += a.encoded_len;
         self.by_hash.insert(
-            tx_hash,
+            a.tx_hash,
             Entry {
-                tx,
-                sender,
-                bytes: encoded_len,
+                tx: a.tx,
+                sender: a.sender,
+                bytes: a.encoded_len,
             },
         );
-        Ok(tx_hash)
+        Ok(a.tx_hash)
     }
 
     /// Picks transactions for a block: for each sender, consecutive nonces starting at its next

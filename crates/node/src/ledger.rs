@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use meridian_crypto::{Domain, PublicKey, Suite};
 use meridian_execution::{BlockEnv, ExecMode, Executor, Module, StateRead, TxAuthenticator};
-use meridian_mempool::{ChainView, Mempool, MempoolConfig, MempoolError, VerifiedSet};
+use meridian_mempool::{Admission, ChainView, Mempool, MempoolConfig, MempoolError, VerifiedSet};
 use meridian_storage::{
     BlockCommit, CommitOutcome, PreparedState, StateProof, StorageError, Store,
 };
@@ -278,36 +278,25 @@ impl Ledger {
     }
 
     fn admit(&self, raw: &[u8]) -> Result<Hash32, MempoolError> {
-        let next_height = self.finalized_height() + 1;
+        if raw.len() > meridian_types::MAX_TX_BYTES {
+            return Err(MempoolError::Oversized(raw.len()));
+        }
+        let tx =
+            SignedTx::decode_untrusted(raw).map_err(|e| MempoolError::Malformed(e.to_string()))?;
         let view = ChainView {
             chain_id: &self.chain_id,
-            next_height,
+            next_height: self.finalized_height() + 1,
         };
         let store = &self.store;
         let next_nonce = |a: &Address| read_nonce(store, a);
-        // Decode and cheap checks under the pool lock, the signature check outside it.
-        let tx = {
-            if raw.len() > meridian_types::MAX_TX_BYTES {
-                return Err(MempoolError::Oversized(raw.len()));
-            }
-            SignedTx::decode_untrusted(raw).map_err(|e| MempoolError::Malformed(e.to_string()))?
-        };
-        let tx_hash = tx.hash(&self.hash);
-        let already = lock(&self.verified).contains(&tx_hash, &tx.signature);
-        let sig_ok = already
-            || (tx.body.chain_id == self.chain_id
-                && tx.body.expiry_height >= next_height
-                && self.check_signature(&tx, &tx_hash));
-        let mut verified = lock(&self.verified);
-        lock(&self.pool).insert(
-            tx,
-            raw.len(),
-            &self.hash,
-            &view,
-            next_nonce,
-            &mut verified,
-            |_| sig_ok,
-        )
+        let admission = Admission::new(tx, raw.len(), &self.hash);
+        // Cheap checks under the pool lock, the signature outside it (other submitters and the
+        // proposer keep using the pool meanwhile), then a re-checked insert.
+        lock(&self.pool).check(&admission, &view, &next_nonce)?;
+        if !self.check_signature(&admission.tx, &admission.tx_hash) {
+            return Err(MempoolError::BadSignature);
+        }
+        lock(&self.pool).insert_verified(admission, &view, &next_nonce)
     }
 
     /// Number of pooled transactions.
