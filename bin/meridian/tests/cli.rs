@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_meridian");
-
 struct Net {
     dir: tempfile::TempDir,
     children: Vec<Child>,
@@ -33,54 +31,8 @@ impl Net {
     fn start(suite: &str) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("net");
-        let ports = free_ports(8);
-        let st = Command::new(BIN)
-            .args([
-                "init",
-                "--orgs",
-                "4",
-                "--suite",
-                suite,
-                "--chain-id",
-                "cli-test",
-            ])
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "meridian init");
-        let mut api = Vec::new();
-        let mut children = Vec::new();
-        for i in 0..4 {
-            let path = out.join(format!("org{i}")).join("config.toml");
-            let mut text = std::fs::read_to_string(&path).unwrap();
-            for (j, port) in ports.iter().take(4).enumerate() {
-                text = text.replace(
-                    &format!("127.0.0.1:{}\"", 30300 + j),
-                    &format!("127.0.0.1:{port}\""),
-                );
-            }
-            text = text.replace(
-                &format!("127.0.0.1:{}\"", 8600 + i),
-                &format!("127.0.0.1:{}\"", ports[4 + i]),
-            );
-            std::fs::write(&path, text).unwrap();
-            api.push(format!("http://127.0.0.1:{}", ports[4 + i]));
-        }
-        for i in 0..4 {
-            let log = std::fs::File::create(out.join(format!("org{i}.log"))).unwrap();
-            children.push(
-                Command::new(BIN)
-                    .args(["node", "--config"])
-                    .arg(out.join(format!("org{i}")).join("config.toml"))
-                    .env("RUST_LOG", "warn")
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()
-                    .unwrap(),
-            );
-        }
+        let api = init_net(&out, suite, "cli-test");
+        let children = (0..4).map(|i| spawn_node(&out, i, "warn")).collect();
         Net { dir, children, api }
     }
 

@@ -10,8 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_meridian");
-
 struct Devnet {
     child: Child,
     lines: mpsc::Receiver<String>,

@@ -7,7 +7,7 @@ mod support;
 use support::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use meridian_api::{BlockView, StateView, StatusView, SubmitView};
@@ -17,8 +17,6 @@ use meridian_node::{sign_tx, ChainHash};
 use meridian_notary::{decode_record, record_key, Register};
 use meridian_storage::verify_state_proof;
 use meridian_types::{decode_exact, Address, ChainId, Encode, HashFn, Header};
-
-const BIN: &str = env!("CARGO_BIN_EXE_meridian");
 
 struct Net {
     dir: tempfile::TempDir,
@@ -35,61 +33,15 @@ impl Drop for Net {
     }
 }
 
-fn config_path(dir: &Path, i: usize) -> PathBuf {
-    dir.join(format!("org{i}")).join("config.toml")
-}
-
 fn spawn(dir: &Path, i: usize) -> Child {
-    let log = std::fs::File::create(dir.join(format!("org{i}.log"))).unwrap();
-    Command::new(BIN)
-        .args(["node", "--config"])
-        .arg(config_path(dir, i))
-        .env("RUST_LOG", "warn,meridian_node=info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn meridian node")
+    spawn_node(dir, i, "warn,meridian_node=info")
 }
 
 impl Net {
     fn start(suite: Suite) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("net");
-        let ports = free_ports(8);
-        // init takes a base port and counts up; rewrite each config with the free ports found.
-        let status = Command::new(BIN)
-            .args([
-                "init",
-                "--orgs",
-                "4",
-                "--suite",
-                suite.as_str(),
-                "--chain-id",
-                "proc-test",
-                "--out",
-            ])
-            .arg(&out)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "meridian init");
-        let mut api = Vec::new();
-        for i in 0..4 {
-            let path = config_path(&out, i);
-            let mut text = std::fs::read_to_string(&path).unwrap();
-            for (j, port) in ports.iter().take(4).enumerate() {
-                text = text.replace(
-                    &format!("127.0.0.1:{}\"", 30300 + j),
-                    &format!("127.0.0.1:{port}\""),
-                );
-            }
-            text = text.replace(
-                &format!("127.0.0.1:{}\"", 8600 + i),
-                &format!("127.0.0.1:{}\"", ports[4 + i]),
-            );
-            std::fs::write(&path, text).unwrap();
-            api.push(format!("http://127.0.0.1:{}", ports[4 + i]));
-        }
+        let api = init_net(&out, suite.as_str(), "proc-test");
         let children = (0..4).map(|i| Some(spawn(&out, i))).collect();
         Net { dir, children, api }
     }

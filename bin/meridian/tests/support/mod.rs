@@ -43,3 +43,49 @@ pub fn free_port_base(n: u16) -> u16 {
         }
     }
 }
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_meridian");
+
+/// `meridian init` of a 4-validator chain in `out` on free loopback ports; returns the API URLs.
+pub fn init_net(out: &std::path::Path, suite: &str, chain_id: &str) -> Vec<String> {
+    let (p2p, api) = (free_port_base(4), free_port_base(4));
+    let status = std::process::Command::new(BIN)
+        .args([
+            "init",
+            "--orgs",
+            "4",
+            "--suite",
+            suite,
+            "--chain-id",
+            chain_id,
+        ])
+        .args([
+            "--p2p-port",
+            &p2p.to_string(),
+            "--api-port",
+            &api.to_string(),
+        ])
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run meridian init");
+    assert!(status.success(), "meridian init");
+    (0..4)
+        .map(|i| format!("http://127.0.0.1:{}", api + i))
+        .collect()
+}
+
+/// Starts validator `i` of a network made by [`init_net`], logging to `out/org<i>.log`.
+pub fn spawn_node(out: &std::path::Path, i: usize, rust_log: &str) -> std::process::Child {
+    let log = std::fs::File::create(out.join(format!("org{i}.log"))).expect("log file");
+    std::process::Command::new(BIN)
+        .args(["node", "--config"])
+        .arg(out.join(format!("org{i}")).join("config.toml"))
+        .env("RUST_LOG", rust_log)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn meridian node")
+}
