@@ -9,7 +9,7 @@
 //! Memory is bounded: a global transaction and byte cap, and a per-sender cap that also bounds
 //! how far ahead of its committed nonce a sender may queue.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use meridian_types::{Address, ChainId, Encode, Hash32, HashFn, SignedTx, MAX_TX_BYTES};
 
@@ -353,12 +353,24 @@ impl Mempool {
         out
     }
 
-    /// Drops transactions that can no longer execute: included (nonce below the sender's next
-    /// nonce) or expired at `next_height`.
-    pub fn prune(&mut self, next_height: u64, next_nonce: impl Fn(&Address) -> u64) {
+    /// Drops transactions that can no longer execute: included (nonce below the next nonce of
+    /// a sender in `touched`, the senders of the block just committed) or expired at
+    /// `next_height`.
+    pub fn prune(
+        &mut self,
+        next_height: u64,
+        touched: &BTreeSet<Address>,
+        next_nonce: impl Fn(&Address) -> u64,
+    ) {
         let mut dead = Vec::new();
         for (sender, q) in &self.by_sender {
-            let next = next_nonce(sender);
+            // Only a block's own senders can have advanced their nonce: reading the state for
+            // every pooled sender would cost a storage read per sender per block.
+            let next = if touched.contains(sender) {
+                next_nonce(sender)
+            } else {
+                0
+            };
             for (nonce, h) in q {
                 let expired = self
                     .by_hash

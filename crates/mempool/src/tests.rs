@@ -180,6 +180,8 @@ fn select_is_nonce_ordered_and_fair_then_prunes() {
     assert_eq!(s1, vec![0, 1, 2]);
     assert_eq!(p.select(2, 1 << 20, |_| 0).len(), 2);
     let s1 = Address::from_public_key(&Sha, &[1; 33]);
-    p.prune(2, |a| if *a == s1 { 3 } else { 1 });
+    let s2 = Address::from_public_key(&Sha, &[2; 33]);
+    let touched = std::collections::BTreeSet::from([s1, s2]);
+    p.prune(2, &touched, |a| if *a == s1 { 3 } else { 1 });
     assert_eq!(p.len(), 1); // only (1, 4) is left
 }

@@ -530,7 +530,12 @@ impl Ledger {
         self.finalized.publish(height);
         lock(&self.pending).retain(|_, p| p.block.header.height > height);
         let store = &self.store;
-        lock(&self.pool).prune(height + 1, |a| read_nonce(store, a));
+        let touched = block
+            .txs
+            .iter()
+            .map(|t| Address::from_public_key(&self.hash, &t.body.sender))
+            .collect();
+        lock(&self.pool).prune(height + 1, &touched, |a| read_nonce(store, a));
         Ok(())
     }
 
