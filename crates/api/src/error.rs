@@ -31,6 +31,9 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "api.rate_limited";
     pub const TOO_MANY_STREAMS: &str = "api.too_many_streams";
     pub const COMMIT_TIMEOUT: &str = "api.commit_timeout";
+    pub const TX_PENDING: &str = "api.tx_pending";
+    pub const BATCH_TOO_LARGE: &str = "api.batch_too_large";
+    pub const REQUEST_TIMEOUT: &str = "api.request_timeout";
     pub const INTERNAL: &str = "api.internal";
 }
 
@@ -58,6 +61,21 @@ pub const ERROR_CODES: &[ErrorCode] = &[
         "the block, transaction or height does not exist (yet)",
     ),
     e(codes::NO_ROUTE, 404, "no route has this path"),
+    e(
+        codes::TX_PENDING,
+        404,
+        "the transaction is in this node's mempool but not final yet; ask again later",
+    ),
+    e(
+        codes::BATCH_TOO_LARGE,
+        413,
+        "a batch holds more transactions than /v1/txs/batch accepts",
+    ),
+    e(
+        codes::REQUEST_TIMEOUT,
+        408,
+        "the request (headers, body or handling) took longer than the server allows",
+    ),
     e(
         codes::METHOD_NOT_ALLOWED,
         405,

@@ -1,6 +1,7 @@
 //! axum extractors whose rejections are [`ApiError`]s, so a bad path, query or body is a
 //! JSON 4xx with a stable code instead of axum's plain-text default.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
@@ -58,4 +59,45 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::code(code, e.body_text())
             })
     }
+}
+
+/// Raw body bytes (size-limited like [`ApiJson`]).
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|e| {
+                let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    codes::BODY_TOO_LARGE
+                } else {
+                    codes::BAD_BODY
+                };
+                ApiError::code(code, e.body_text())
+            })
+    }
+}
+
+/// The client's IP address (unspecified when the server runs without connect info, as in
+/// router-only tests).
+pub struct ConnectInfoIp(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnectInfoIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(ConnectInfoIp(client_ip(&parts.extensions)))
+    }
+}
+
+/// The peer address the server recorded for this request.
+pub(crate) fn client_ip(ext: &axum::http::Extensions) -> std::net::IpAddr {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+            c.0.ip()
+        })
 }

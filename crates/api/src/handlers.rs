@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error::{codes, ApiError};
 use crate::events::{self, EventsQuery, StreamSlot};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, ConnectInfoIp};
 use crate::views::*;
 use crate::AppState;
 
@@ -164,17 +164,128 @@ pub(crate) async fn submit_tx(
     }
 }
 
+#[derive(Deserialize)]
+pub(crate) struct BatchBody {
+    txs: Vec<String>,
+}
+
+/// Most transactions in one `/v1/txs/batch` request (one gossip message's worth).
+pub const MAX_SUBMIT_BATCH: usize = meridian_node::gossip::MAX_BATCH_TXS;
+
+fn too_many(n: usize) -> ApiError {
+    ApiError::code(
+        codes::BATCH_TOO_LARGE,
+        format!("{n} transactions in one batch; at most {MAX_SUBMIT_BATCH}"),
+    )
+}
+
+/// Splits a batch body: `application/octet-stream` is the binary batch encoding (`u16` count,
+/// then each signed transaction as a length-prefixed byte string), `application/json` is
+/// `{"txs": ["hex", ...]}`.
+fn parse_batch(content_type: &str, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/octet-stream" => {
+            let count = Reader::new(body)
+                .u16("batch.count")
+                .map_err(|e| ApiError::code(codes::BAD_BODY, e.to_string()))?;
+            if usize::from(count) > MAX_SUBMIT_BATCH {
+                return Err(too_many(count.into()));
+            }
+            meridian_node::gossip::decode_batch(body).ok_or_else(|| {
+                ApiError::code(
+                    codes::BAD_BODY,
+                    "batch does not decode: u16 count, then length-prefixed transactions",
+                )
+            })
+        }
+        "application/json" => {
+            let b: BatchBody = serde_json::from_slice(body).map_err(|e| {
+                let code = if e.is_data() {
+                    codes::BAD_BODY
+                } else {
+                    codes::BAD_JSON
+                };
+                ApiError::code(code, e.to_string())
+            })?;
+            if b.txs.len() > MAX_SUBMIT_BATCH {
+                return Err(too_many(b.txs.len()));
+            }
+            b.txs
+                .iter()
+                .map(|t| {
+                    hex::decode(t.trim())
+                        .map_err(|_| ApiError::code("tx.malformed", "every tx must be hex"))
+                })
+                .collect()
+        }
+        _ => Err(ApiError::code(
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            "send application/octet-stream (binary batch) or application/json",
+        )),
+    }
+}
+
+pub(crate) async fn submit_batch(
+    State(s): State<AppState>,
+    ConnectInfoIp(ip): ConnectInfoIp,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<SubmitBatchView> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let raws = parse_batch(ct, &body)?;
+    // The guard took one token for the request; a batch pays one per transaction.
+    s.take_tokens(ip, raws.len().saturating_sub(1))?;
+    let sub = s.inner.submitter.clone();
+    let results = tokio::task::spawn_blocking(move || sub.submit_batch(raws))
+        .await
+        .map_err(ApiError::internal)?;
+    let results: Vec<BatchItemView> = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(h) => BatchItemView {
+                hash: Some(hex::encode(h)),
+                code: "ok".into(),
+                message: String::new(),
+            },
+            Err(e) => BatchItemView {
+                hash: None,
+                code: e.code().into(),
+                message: e.to_string(),
+            },
+        })
+        .collect();
+    let accepted = results.iter().filter(|r| r.code == "ok").count();
+    Ok(Json(SubmitBatchView {
+        accepted,
+        rejected: results.len() - accepted,
+        results,
+    }))
+}
+
 pub(crate) async fn get_tx(
     State(s): State<AppState>,
     ApiPath(hash): ApiPath<String>,
 ) -> ApiResult<TxView> {
     let h = parse_hash(&hash)?;
     read(&s, move |l| {
-        let stored = l
-            .store()
-            .transaction(&h)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found("transaction"))?;
+        let Some(stored) = l.store().transaction(&h).map_err(ApiError::internal)? else {
+            if l.is_pooled(&h) {
+                return Err(ApiError::code(
+                    codes::TX_PENDING,
+                    "the transaction is in this node's mempool, not final yet",
+                ));
+            }
+            return Err(ApiError::not_found("transaction"));
+        };
         let receipt = l
             .receipt(&h)
             .map_err(ApiError::internal)?

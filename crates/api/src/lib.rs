@@ -25,10 +25,10 @@ mod openapi;
 mod ratelimit;
 mod views;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -48,20 +48,39 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default most concurrent `/v1/events` streams.
 pub const MAX_EVENT_STREAMS: usize = 256;
 
+/// Default largest `/v1/txs/batch` body.
+pub const MAX_BATCH_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Default longest time to receive a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default longest time for one request (body included), except event streams and the
+/// `commit` wait, which has its own bound.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default most open connections.
+pub const MAX_CONNECTIONS: usize = 4096;
+
 /// Limits of one API server.
 #[derive(Clone, Debug)]
 pub struct ApiOptions {
     pub max_body_bytes: usize,
+    /// Body limit of `/v1/txs/batch` only.
+    pub max_batch_body_bytes: usize,
     pub rate_limit: RateLimit,
     pub max_event_streams: usize,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
         Self {
             max_body_bytes: MAX_BODY_BYTES,
+            max_batch_body_bytes: MAX_BATCH_BODY_BYTES,
             rate_limit: RateLimit::default(),
             max_event_streams: MAX_EVENT_STREAMS,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
     }
 }
@@ -131,6 +150,42 @@ impl AppState {
     fn ledger(&self) -> &Arc<Ledger> {
         self.inner.submitter.ledger()
     }
+
+    /// Charges `ip` for `n` more requests' worth of tokens (batches pay per transaction).
+    fn take_tokens(&self, ip: IpAddr, n: usize) -> Result<(), ApiError> {
+        let Some(l) = &self.inner.limiter else {
+            return Ok(());
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        let cost = u32::try_from(n).unwrap_or(u32::MAX);
+        // The request's own token is already taken: the whole batch is `n + 1`.
+        let never = (n as f64) + 1.0 > l.burst();
+        let taken = if never {
+            Err(u64::MAX)
+        } else {
+            l.take(ip, Instant::now(), cost)
+        };
+        taken.map_err(|secs| {
+            self.inner
+                .stats
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
+            if secs == u64::MAX {
+                ApiError::code(
+                    codes::RATE_LIMITED,
+                    format!("a batch of {} exceeds this node's rate-limit burst", n + 1),
+                )
+            } else {
+                ApiError::code(
+                    codes::RATE_LIMITED,
+                    format!("batch exceeds the rate limit for {ip}; retry in {secs} s"),
+                )
+                .with_retry_after(secs)
+            }
+        })
+    }
 }
 
 /// HTTP method of a route.
@@ -187,6 +242,9 @@ pub struct RouteDoc {
     pub params: &'static [Param],
     /// Request body schema.
     pub body: Option<&'static str>,
+    /// The body may also be `application/octet-stream` and is limited by
+    /// [`ApiOptions::max_batch_body_bytes`] instead of `max_body_bytes`.
+    pub binary_body: bool,
     pub response: Resp,
     /// Codes this route raises besides `api.rate_limited` and `api.internal`.
     pub errors: &'static [&'static str],
@@ -258,6 +316,7 @@ fn route(
         summary,
         params,
         body: None,
+        binary_body: false,
         response,
         errors,
     }
@@ -357,6 +416,24 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                 )
             },
             post(h::submit_tx),
+        ),
+        (
+            RouteDoc {
+                body: Some("SubmitBatchRequest"),
+                binary_body: true,
+                ..route(
+                    Post,
+                    "/v1/txs/batch",
+                    "submit_batch",
+                    "transactions",
+                    "Submit up to 512 signed transactions at once (async): binary or JSON; one \
+                     outcome per transaction, in order; rate-limited per transaction",
+                    &[],
+                    Resp::Json("SubmitBatch"),
+                    const { &[codes::BATCH_TOO_LARGE, "tx.malformed"] },
+                )
+            },
+            post(h::submit_batch),
         ),
         (
             route(
@@ -571,10 +648,7 @@ pub fn openapi() -> serde_json::Value {
 /// Refuses over-rate clients and counts responses.
 async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(l) = &s.inner.limiter {
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let ip = extract::client_ip(req.extensions());
         if let Err(secs) = l.check(ip, Instant::now()) {
             s.inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
             let r = ApiError::code(
@@ -587,7 +661,23 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
             return r;
         }
     }
-    let r = next.run(req).await;
+    // Event streams live as long as the client wants; a commit wait has its own bound.
+    let limit = match req.uri().path() {
+        "/v1/events" => None,
+        "/v1/txs" => Some(MAX_COMMIT_WAIT + s.inner.options.request_timeout),
+        _ => Some(s.inner.options.request_timeout),
+    };
+    let r = match limit {
+        None => next.run(req).await,
+        Some(d) => match tokio::time::timeout(d, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => ApiError::code(
+                codes::REQUEST_TIMEOUT,
+                format!("request not completed within {} ms", d.as_millis()),
+            )
+            .into_response(),
+        },
+    };
     s.inner.stats.record(r.status());
     r
 }
@@ -610,6 +700,11 @@ pub fn router(ctx: ApiContext) -> Router {
     };
     let mut r = Router::new();
     for (doc, handler) in table {
+        let handler = if doc.binary_body {
+            handler.layer(DefaultBodyLimit::max(ctx.options.max_batch_body_bytes))
+        } else {
+            handler
+        };
         r = r.route(doc.path, handler);
     }
     r.fallback(handlers::no_route)
@@ -621,12 +716,55 @@ pub fn router(ctx: ApiContext) -> Router {
 
 /// Serves the API on `listener` until the future is dropped. Client addresses feed the rate
 /// limiter.
+///
+/// Each connection must send a request's headers within
+/// [`ApiOptions::header_read_timeout`] (idle keep-alive connections included), and at most
+/// [`ApiOptions::max_connections`] are served at once; more wait in the listen backlog.
 pub async fn serve(listener: tokio::net::TcpListener, ctx: ApiContext) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(ctx).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let header_timeout = ctx.options.header_read_timeout;
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        ctx.options.max_connections.max(1),
+    ));
+    let app = router(ctx);
+    loop {
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(std::io::Error::other)?;
+        let (stream, remote) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of descriptors and similar: back off instead of spinning.
+                tracing::warn!(error = %e, "api accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let mut req = req.map(axum::body::Body::new);
+                    req.extensions_mut().insert(ConnectInfo(remote));
+                    let app = app.clone();
+                    async move {
+                        use tower::ServiceExt as _;
+                        app.oneshot(req).await
+                    }
+                });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %remote, "api connection ended");
+            }
+            drop(permit);
+        });
+    }
 }
 
 #[cfg(test)]

@@ -168,6 +168,19 @@ fn schemas() -> Value {
             ("status", json!({"type": "string", "enum": ["accepted", "committed"]})),
             ("receipt", nullable(schema_ref("Receipt"))),
         ], &[]),
+        "SubmitBatchRequest": object("signed transactions, at most 512", vec![
+            ("txs", array(hex("canonical encoding of a signed transaction"), "")),
+        ], &[]),
+        "BatchItem": object("outcome of one transaction of a batch", vec![
+            ("hash", nullable(h32("transaction id when accepted"))),
+            ("code", string("\"ok\" or the admission code")),
+            ("message", string("")),
+        ], &[]),
+        "SubmitBatch": object("batch outcome", vec![
+            ("accepted", int("")),
+            ("rejected", int("")),
+            ("results", array(schema_ref("BatchItem"), "one per transaction, in order")),
+        ], &[]),
         "Event": event,
         "Receipt": receipt,
         "TxInclusion": object("Merkle inclusion proof of the transaction in its block", vec![
@@ -349,6 +362,13 @@ fn operation(r: &RouteDoc) -> Value {
             "required": true,
             "content": {"application/json": {"schema": schema_ref(b)}},
         });
+        if r.binary_body {
+            op["requestBody"]["content"]["application/octet-stream"] = json!({
+                "schema": {"type": "string", "format": "binary",
+                           "description": "u16 big-endian count, then each signed transaction \
+                               as a length-prefixed byte string (docs/spec/chain.md)"},
+            });
+        }
     }
     op
 }

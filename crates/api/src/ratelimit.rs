@@ -77,8 +77,23 @@ impl Limiter {
         })
     }
 
+    /// Largest number of tokens a client can ever hold.
+    pub(crate) fn burst(&self) -> f64 {
+        self.burst
+    }
+
     /// Takes one token for `ip`, or says how many whole seconds until one is available.
     pub(crate) fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        self.take(ip, now, 1)
+    }
+
+    /// Takes `cost` tokens for `ip` (all or none), or says how many whole seconds until they
+    /// are available. A cost above the burst can never be paid and says so with `u64::MAX`.
+    pub(crate) fn take(&self, ip: IpAddr, now: Instant, cost: u32) -> Result<(), u64> {
+        let cost = f64::from(cost);
+        if cost > self.burst {
+            return Err(u64::MAX);
+        }
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let mut key = client_key(ip);
         if !map.contains_key(&key) && map.len() >= self.max_clients {
@@ -97,11 +112,11 @@ impl Limiter {
         let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
         b.tokens = (b.tokens + elapsed * self.rate).min(self.burst);
         b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
+        if b.tokens >= cost {
+            b.tokens -= cost;
             Ok(())
         } else {
-            Err(((1.0 - b.tokens) / self.rate).ceil().max(1.0) as u64)
+            Err(((cost - b.tokens) / self.rate).ceil().max(1.0) as u64)
         }
     }
 }
@@ -126,6 +141,10 @@ mod tests {
         }
         assert_eq!(l.check(a, t0), Err(1));
         l.check(b, t0).unwrap();
+        // a multi-token take is all or nothing
+        assert_eq!(l.take(b, t0, 3), Err(1));
+        l.take(b, t0, 2).unwrap();
+        assert_eq!(l.take(b, t0, 4), Err(u64::MAX));
         l.check(a, t0 + Duration::from_millis(500)).unwrap();
         assert!(l.check(a, t0 + Duration::from_millis(500)).is_err());
         assert!(Limiter::new(RateLimit {

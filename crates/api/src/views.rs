@@ -27,6 +27,24 @@ pub struct SubmitView {
     pub receipt: Option<ReceiptView>,
 }
 
+/// Outcome of one transaction of a batch.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BatchItemView {
+    /// Transaction id when accepted.
+    pub hash: Option<String>,
+    /// `"ok"` or the admission code.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct SubmitBatchView {
+    pub accepted: usize,
+    pub rejected: usize,
+    /// One entry per submitted transaction, in order.
+    pub results: Vec<BatchItemView>,
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EventView {
     pub module: String,

@@ -48,7 +48,7 @@ pub use aead::{open, seal, SymmetricKey};
 pub use domain::{Domain, SigningKind, MAX_CHAIN_ID_LEN};
 pub use ecdsa_p256::verify_p256;
 pub use error::CryptoError;
-pub use keys::{PrivateKey, PublicKey, Signature};
+pub use keys::{verify_batch, BatchItem, PrivateKey, PublicKey, Signature};
 pub use suite::{Digest32, Hasher, Sha256Hasher, Sm3Hasher, Suite};
 
 /// Re-export of commonware's Ed25519 types (the `intl` signer), for symmetry with [`sm2dsa`].

@@ -61,6 +61,18 @@ impl Submitter {
         let _ = self.queue.clone().try_send(raw);
         Ok(h)
     }
+    /// Admits many transactions (see [`Ledger::submit_batch`]) and queues the accepted ones
+    /// for relay. Results are in input order.
+    pub fn submit_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<Hash32, MempoolError>> {
+        let results = self.ledger.submit_batch(&raws);
+        let mut queue = self.queue.clone();
+        for (raw, r) in raws.into_iter().zip(&results) {
+            if r.is_ok() {
+                let _ = queue.try_send(raw);
+            }
+        }
+        results
+    }
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
     }
@@ -87,11 +99,9 @@ pub async fn run_gossip<S, R>(
             msg = receiver.recv().fuse() => {
                 let Ok((_peer, buf)) = msg else { return };
                 let Some(txs) = decode_batch(buf.as_ref()) else { continue };
-                for raw in txs {
-                    // Peers' transactions are not re-relayed: every validator hears from the
-                    // submitting node directly (full mesh), which keeps gossip traffic linear.
-                    let _ = ledger.submit(&raw);
-                }
+                // Peers' transactions are not re-relayed: every validator hears from the
+                // submitting node directly (full mesh), which keeps gossip traffic linear.
+                let _ = ledger.submit_batch(&txs);
             }
             first = local.next() => {
                 let Some(first) = first else { return };

@@ -231,6 +231,55 @@ fn rejections_change_nothing() {
     });
 }
 
+/// A batch gets exactly the outcomes one-by-one submission would give, in input order, and a
+/// bad signature hidden in a batch refuses only its own transaction.
+#[test]
+fn batch_submission_matches_one_by_one() {
+    both_suites(|suite| {
+        let v = key(suite, 100);
+        let g = genesis(suite, std::slice::from_ref(&v));
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let batched = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
+        let single = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+        let chain = batched.chain_id().clone();
+        let call = |i: u64| {
+            BankCall::CreateAsset {
+                symbol: format!("A{i}"),
+                decimals: 0,
+                max_supply: 5,
+            }
+            .into_call()
+        };
+        let mut raws = Vec::new();
+        for k in 1..=20u8 {
+            let signer = key(suite, k);
+            for nonce in 0..3 {
+                raws.push(sign_tx(&signer, &chain, nonce, 100, call(nonce)).encode());
+            }
+        }
+        let mut bad = sign_tx(&key(suite, 50), &chain, 0, 100, call(0));
+        bad.signature[7] ^= 1;
+        raws.insert(13, bad.encode());
+        raws.insert(30, raws[2].clone()); // the same transaction twice in one batch
+        raws.push(vec![1, 2, 3]);
+        raws.push(sign_tx(&key(suite, 51), &chain, 0, 0, call(0)).encode()); // expired
+        let got: Vec<Result<Hash32, &str>> = batched
+            .submit_batch(&raws)
+            .into_iter()
+            .map(|r| r.map_err(|e| e.code()))
+            .collect();
+        let want: Vec<Result<Hash32, &str>> = raws
+            .iter()
+            .map(|raw| single.submit(raw).map_err(|e| e.code()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got[13], Err("tx.bad_signature"));
+        assert_eq!(got[30], Err("tx.replayed"));
+        assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 60);
+        assert_eq!(batched.mempool_len(), 60);
+    });
+}
+
 #[test]
 fn finalize_wakes_height_waiters() {
     let suite = Suite::Intl;

@@ -367,6 +367,84 @@ fn every_error_code() {
         "mempool.full",
     );
 
+    // A pooled transaction is not final yet.
+    let pooled = n.sign(&bob, 0, call(1));
+    w.expect(
+        "pooled tx",
+        n.get(&format!(
+            "/v1/txs/{}",
+            hex::encode(pooled.hash(&n.ledger.hasher()))
+        )),
+        "api.tx_pending",
+    );
+
+    // Batches.
+    let too_many: Vec<String> = (0..513).map(|_| "00".to_string()).collect();
+    w.expect(
+        "513 txs as JSON",
+        n.post_json("/v1/txs/batch", &json!({ "txs": too_many })),
+        "api.batch_too_large",
+    );
+    w.expect(
+        "count 600 binary",
+        n.post_raw(
+            "/v1/txs/batch",
+            "application/octet-stream",
+            &600u16.to_be_bytes(),
+        ),
+        "api.batch_too_large",
+    );
+    w.expect(
+        "truncated binary batch",
+        n.post_raw(
+            "/v1/txs/batch",
+            "application/octet-stream",
+            &[0, 2, 0, 0, 0, 9, 1],
+        ),
+        "api.bad_body",
+    );
+    w.expect(
+        "batch as text",
+        n.post_raw("/v1/txs/batch", "text/plain", b"hello"),
+        "api.unsupported_media_type",
+    );
+    w.expect(
+        "batch JSON not an object of txs",
+        n.post_json("/v1/txs/batch", &json!({"txs": 5})),
+        "api.bad_body",
+    );
+    w.expect(
+        "batch over 4 MiB",
+        n.post_raw(
+            "/v1/txs/batch",
+            "application/octet-stream",
+            &vec![0u8; 4 * 1024 * 1024 + 1],
+        ),
+        "api.body_too_large",
+    );
+    w.expect(
+        "batch with a non-hex tx",
+        n.post_json("/v1/txs/batch", &json!({"txs": ["zz"]})),
+        "tx.malformed",
+    );
+
+    // Request deadline: a body that never completes.
+    {
+        let slow = Node::start(Opts {
+            api: ApiOptions {
+                request_timeout: std::time::Duration::from_millis(400),
+                ..ApiOptions::default()
+            },
+            ..Opts::default()
+        });
+        let (st, v) = crate::batch::raw_exchange(
+            &slow.url,
+            b"POST /v1/txs/batch HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+              content-length: 100\r\n\r\n{\"txs\": [",
+        );
+        w.expect("body never completes", (st, v), "api.request_timeout");
+    }
+
     // Stream limit.
     {
         let limited = Node::start(Opts {

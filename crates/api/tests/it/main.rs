@@ -1,6 +1,7 @@
 //! API contract tests: a real ledger (storage, mempool, modules) behind the real router on a
 //! loopback socket, exercised over HTTP.
 
+mod batch;
 mod endpoints;
 mod errors;
 mod events;

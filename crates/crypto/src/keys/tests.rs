@@ -269,3 +269,51 @@ proptest! {
         let _ = PublicKey::decode(Copying(&bytes));
     }
 }
+
+#[test]
+fn batch_verification_accepts_valid_and_rejects_any_bad_item() {
+    for suite in Suite::ALL {
+        let domain = Domain::new("batch-chain", SigningKind::Transaction).unwrap();
+        let keys: Vec<PrivateKey> = (0..40u8)
+            .map(|i| PrivateKey::from_seed(suite, &[i; 32]))
+            .collect();
+        let pubs: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+        let msgs: Vec<Vec<u8>> = (0..40u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut sigs: Vec<Signature> = keys
+            .iter()
+            .zip(&msgs)
+            .map(|(k, m)| k.sign(&domain, m))
+            .collect();
+        fn items<'a>(
+            pubs: &'a [PublicKey],
+            msgs: &'a [Vec<u8>],
+            sigs: &'a [Signature],
+        ) -> Vec<BatchItem<'a>> {
+            (0..pubs.len())
+                .map(|i| BatchItem {
+                    public_key: &pubs[i],
+                    msg: &msgs[i],
+                    signature: &sigs[i],
+                })
+                .collect()
+        }
+        let mut rng = rand::rng();
+        assert!(
+            verify_batch(&mut rng, &domain, &items(&pubs, &msgs, &sigs)),
+            "{suite}"
+        );
+        assert!(verify_batch(&mut rng, &domain, &[]));
+        // Another domain: every signature is wrong there.
+        let other = Domain::new("other-chain", SigningKind::Transaction).unwrap();
+        assert!(
+            !verify_batch(&mut rng, &other, &items(&pubs, &msgs, &sigs)),
+            "{suite}"
+        );
+        // One signature swapped for a valid signature over another message.
+        sigs[17] = keys[17].sign(&domain, b"something else");
+        assert!(
+            !verify_batch(&mut rng, &domain, &items(&pubs, &msgs, &sigs)),
+            "{suite}"
+        );
+    }
+}
