@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// HTTP submitter threads.
     #[arg(long, default_value_t = 16)]
     pub workers: usize,
+    /// Transactions per request: 1 uses `POST /v1/txs` (JSON, one per request), more uses
+    /// `POST /v1/txs/batch` with binary bodies (at most 512), as an SDK batching its sends.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=512))]
+    pub batch: u64,
     /// Where to write the JSON report.
     #[arg(long, default_value = "bench-report.json")]
     pub out: PathBuf,
@@ -62,6 +66,9 @@ pub struct Report {
     pub validators: usize,
     pub nodes: Vec<String>,
     pub target_rate: u64,
+    pub batch: u64,
+    pub max_block_txs: u64,
+    pub max_block_bytes: u64,
     pub duration_s: u64,
     pub accounts: usize,
     pub submitted: usize,
@@ -80,6 +87,21 @@ pub struct Report {
 
 fn get_json(agent: &ureq::Agent, url: &str) -> Result<serde_json::Value> {
     Ok(agent.get(url).call()?.body_mut().read_json()?)
+}
+
+/// Sends a binary batch; counts the transactions the node refused.
+fn post_batch(agent: &ureq::Agent, node: &str, raws: &[Vec<u8>]) -> Result<usize> {
+    let v: serde_json::Value = agent
+        .post(format!("{node}/v1/txs/batch"))
+        .header("content-type", "application/octet-stream")
+        .send(&meridian_node::gossip::encode_batch(raws)[..])
+        .map_err(|e| anyhow!("{e}"))?
+        .body_mut()
+        .read_json()?;
+    v["rejected"]
+        .as_u64()
+        .map(|n| n as usize)
+        .ok_or_else(|| anyhow!("batch answer without a rejected count: {v}"))
 }
 
 fn post_tx(agent: &ureq::Agent, node: &str, raw: &[u8], commit: bool) -> Result<()> {
@@ -211,11 +233,16 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
             .encode()
         })
         .collect();
-    let (last, rest) = mints.split_last().ok_or_else(|| anyhow!("no accounts"))?;
-    for m in rest {
-        post_tx(&agent, &args.nodes[0], m, false)?;
+    // In rounds that stay inside the pool's per-sender window: a batch, then the round's last
+    // mint in commit mode.
+    for round in mints.chunks(256) {
+        let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
+        let refused = post_batch(&agent, &args.nodes[0], rest)?;
+        if refused > 0 {
+            bail!("{refused} funding transactions refused");
+        }
+        post_tx(&agent, &args.nodes[0], last, true)?;
     }
-    post_tx(&agent, &args.nodes[0], last, true)?;
 
     let total = (args.rate * args.duration) as usize;
     eprintln!("bench: pre-signing {total} transfers");
@@ -240,7 +267,9 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
                 .into_call(),
             );
             let h = tx.hash(&hash);
-            txs.push((i % args.nodes.len(), tx.encode(), h));
+            // Whole requests go to one node, round-robin over the nodes.
+            let node = (txs.len() / args.batch.max(1) as usize) % args.nodes.len();
+            txs.push((node, tx.encode(), h));
         }
     }
     let first_height = status["height"].as_u64().unwrap_or(0);
@@ -306,21 +335,31 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
                 rejected.clone(),
             );
             let (nodes, rate, n_workers) = (args.nodes.clone(), args.rate, args.workers.max(1));
+            let batch = args.batch.max(1) as usize;
             std::thread::spawn(move || {
-                let mut i = w;
-                while i < txs.len() {
-                    let due = Duration::from_secs_f64(i as f64 / rate as f64);
+                // Request r carries txs [r*batch, (r+1)*batch) and is due with its first tx.
+                let mut r = w;
+                while r * batch < txs.len() {
+                    let (lo, hi) = (r * batch, ((r + 1) * batch).min(txs.len()));
+                    let due = Duration::from_secs_f64(lo as f64 / rate as f64);
                     let now = t0.elapsed();
                     if due > now {
                         std::thread::sleep(due - now);
                     }
-                    let (node, raw, _) = &txs[i];
-                    submitted_at[i].store(t0.elapsed().as_micros() as u64, Ordering::SeqCst);
-                    if post_tx(&agent, &nodes[*node], raw, false).is_err() {
-                        rejected.fetch_add(1, Ordering::SeqCst);
+                    let node = &nodes[txs[lo].0];
+                    let stamp = t0.elapsed().as_micros() as u64;
+                    for at in &submitted_at[lo..hi] {
+                        at.store(stamp, Ordering::SeqCst);
                     }
-                    sent.fetch_add(1, Ordering::SeqCst);
-                    i += n_workers;
+                    let refused = if batch == 1 {
+                        usize::from(post_tx(&agent, node, &txs[lo].1, false).is_err())
+                    } else {
+                        let raws: Vec<Vec<u8>> = txs[lo..hi].iter().map(|t| t.1.clone()).collect();
+                        post_batch(&agent, node, &raws).unwrap_or(hi - lo)
+                    };
+                    rejected.fetch_add(refused, Ordering::SeqCst);
+                    sent.fetch_add(hi - lo, Ordering::SeqCst);
+                    r += n_workers;
                 }
             })
         })
@@ -391,6 +430,9 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         validators,
         nodes: args.nodes.clone(),
         target_rate: args.rate,
+        batch: args.batch,
+        max_block_txs: status["max_block_txs"].as_u64().unwrap_or(0),
+        max_block_bytes: status["max_block_bytes"].as_u64().unwrap_or(0),
         duration_s: args.duration,
         accounts: args.accounts,
         submitted: sent.load(Ordering::SeqCst),

@@ -82,6 +82,8 @@ pub(crate) async fn status(State(s): State<AppState>) -> ApiResult<StatusView> {
             state_root: hex::encode(b.header.state_root),
             mempool_size: l.mempool_len(),
             validators: l.validators().len(),
+            max_block_txs: l.block_limits().0,
+            max_block_bytes: l.block_limits().1,
         }))
     })
     .await

@@ -159,6 +159,8 @@ fn schemas() -> Value {
             ("state_root", h32("")),
             ("mempool_size", int("")),
             ("validators", int("number of validators")),
+            ("max_block_txs", int("most transactions in a block this node proposes")),
+            ("max_block_bytes", int("most transaction bytes in a block this node proposes")),
         ], &[]),
         "SubmitRequest": object("a signed transaction", vec![
             ("tx", hex("canonical encoding of the signed transaction")),

@@ -18,6 +18,10 @@ pub struct StatusView {
     pub state_root: String,
     pub mempool_size: usize,
     pub validators: usize,
+    /// Most transactions this node puts in a block it proposes.
+    pub max_block_txs: usize,
+    /// Most bytes of transactions in a block it proposes.
+    pub max_block_bytes: usize,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

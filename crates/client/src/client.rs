@@ -3,7 +3,9 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use meridian_api::{BlockView, ReceiptView, StateView, StatusView, SubmitView, TxView};
+use meridian_api::{
+    BlockView, ReceiptView, StateView, StatusView, SubmitBatchView, SubmitView, TxView,
+};
 use meridian_bank::{asset_key, balance_key, decode_asset, decode_balance, Asset};
 use meridian_crypto::Suite;
 use meridian_execution::nonce_key;
@@ -263,6 +265,18 @@ impl Client {
             .timeout_global(Some(http_timeout))
             .build()
             .send_json(serde_json::json!({ "tx": hex::encode(raw) }));
+        Self::read(&url, res)
+    }
+
+    /// Submits up to 512 encoded signed transactions in one binary request
+    /// (`POST /v1/txs/batch`); one outcome per transaction, in order.
+    pub fn submit_batch(&self, raws: &[Vec<u8>]) -> Result<SubmitBatchView> {
+        let url = self.url("/v1/txs/batch");
+        let res = self
+            .agent
+            .post(&url)
+            .header("content-type", "application/octet-stream")
+            .send(&meridian_node::gossip::encode_batch(raws)[..]);
         Self::read(&url, res)
     }
 

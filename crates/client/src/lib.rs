@@ -56,5 +56,6 @@ pub use wallet::{check_symbol, document_hash, hash_file, Document, Wallet, DEFAU
 
 /// Re-exported so callers need not depend on the view crate for JSON types.
 pub use meridian_api::{
-    BlockView, EventView, ReceiptView, StateView, StatusView, SubmitView, TxView,
+    BatchItemView, BlockView, EventView, ReceiptView, StateView, StatusView, SubmitBatchView,
+    SubmitView, TxView,
 };

@@ -407,6 +407,14 @@ impl Ledger {
         ok
     }
 
+    /// This node's block limits: (most transactions, most bytes) per block.
+    pub fn block_limits(&self) -> (usize, usize) {
+        (
+            self.cfg.max_block_txs.min(MAX_BLOCK_TXS),
+            self.cfg.max_block_bytes,
+        )
+    }
+
     /// Whether `tx_hash` waits in this node's mempool.
     pub fn is_pooled(&self, tx_hash: &Hash32) -> bool {
         lock(&self.pool).contains(tx_hash)
