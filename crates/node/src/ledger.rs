@@ -99,6 +99,8 @@ pub struct Ledger {
     executor: Executor,
     cfg: LedgerConfig,
     tx_domain: Domain,
+    /// Parsed sender keys (see [`Ledger::sender_key`]).
+    sender_keys: Mutex<HashMap<Vec<u8>, PublicKey>>,
     pending: Mutex<HashMap<Hash32, Pending>>,
     pool: Mutex<Mempool>,
     verified: Mutex<VerifiedSet>,
@@ -201,6 +203,7 @@ impl Ledger {
             verified: Mutex::new(VerifiedSet::new(cfg.mempool.max_txs.saturating_mul(2))),
             cfg,
             tx_domain,
+            sender_keys: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             genesis: genesis_block,
             metrics: Metrics::new(Some(dir.to_path_buf())),
@@ -240,7 +243,8 @@ impl Ledger {
         if lock(&self.verified).contains(tx_hash, &tx.signature) {
             return true;
         }
-        let ok = PublicKey::from_bytes(self.suite, &tx.body.sender)
+        let ok = self
+            .sender_key(&tx.body.sender)
             .and_then(|pk| pk.verify_bytes(&self.tx_domain, &tx.body.encode(), &tx.signature))
             .is_ok();
         if ok {
@@ -356,6 +360,22 @@ impl Ledger {
             .collect()
     }
 
+    /// The parsed public key of a sender, from a bounded cache: parsing an Ed25519 key
+    /// decompresses a curve point, which costs about as much as half a verification, and
+    /// senders send many transactions.
+    fn sender_key(&self, raw: &[u8]) -> Result<PublicKey, meridian_crypto::CryptoError> {
+        if let Some(k) = lock(&self.sender_keys).get(raw) {
+            return Ok(k.clone());
+        }
+        let k = PublicKey::from_bytes(self.suite, raw)?;
+        let mut cache = lock(&self.sender_keys);
+        if cache.len() >= SENDER_KEY_CACHE {
+            cache.clear();
+        }
+        cache.insert(raw.to_vec(), k.clone());
+        Ok(k)
+    }
+
     /// Which of `candidates` carry a valid signature (cache first, then one batch check).
     fn check_signatures(&self, candidates: &[(usize, Admission)]) -> Vec<bool> {
         let mut ok = vec![false; candidates.len()];
@@ -374,7 +394,7 @@ impl Ledger {
         let mut parsed = Vec::with_capacity(todo.len());
         for &j in &todo {
             let tx = &candidates[j].1.tx;
-            let key = PublicKey::from_bytes(self.suite, &tx.body.sender);
+            let key = self.sender_key(&tx.body.sender);
             let sig = meridian_crypto::Signature::from_bytes(self.suite, &tx.signature);
             if let (Ok(key), Ok(sig)) = (key, sig) {
                 parsed.push((j, key, tx.body.encode(), sig));
@@ -703,6 +723,9 @@ impl Ledger {
         self.hash.hash(data)
     }
 }
+
+/// Most parsed sender keys kept (cleared when full).
+const SENDER_KEY_CACHE: usize = 65_536;
 
 fn read_nonce(store: &Store, a: &Address) -> u64 {
     let read = PreparedRead {

@@ -21,6 +21,10 @@ pub(crate) mod meta {
     /// Prefix: `bhash` ‖ height BE → 32-byte block hash.
     pub(crate) const BLOCK_HASH: &[u8] = b"bhash";
 
+    /// Present once `latest_values` holds the newest version of every key (stores made before
+    /// the index existed build it on open).
+    pub(crate) const LATEST_INDEX: &[u8] = b"latest_index";
+
     pub(crate) const FORMAT_V1: [u8; 1] = [1];
 
     pub(crate) fn at(prefix: &[u8], height: u64) -> Vec<u8> {
@@ -71,6 +75,23 @@ pub(crate) fn value_key(key_hash: &KeyHash, version: u64) -> [u8; 40] {
     out[..32].copy_from_slice(&key_hash.0);
     out[32..].copy_from_slice(&version.to_be_bytes());
     out
+}
+
+/// Newest value of a key: version BE ‖ versioned value (as [`encode_value`]).
+pub(crate) fn encode_latest(version: u64, encoded_value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + encoded_value.len());
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(encoded_value);
+    out
+}
+
+/// Splits a `latest_values` entry into its version and encoded value.
+pub(crate) fn split_latest(bytes: &[u8]) -> Result<(u64, &[u8]), StorageError> {
+    if bytes.len() < 9 {
+        return Err(StorageError::Corrupt("latest value: too short".into()));
+    }
+    let (v, rest) = bytes.split_at(8);
+    Ok((decode_u64(v, "latest value version")?, rest))
 }
 
 /// Versioned value: `0` = deleted at this version, `1` ‖ bytes = value.

@@ -62,6 +62,9 @@ pub(crate) struct Keyspaces {
     receipts: Keyspace,
     jmt_nodes: Keyspace,
     jmt_values: Keyspace,
+    /// key hash → newest committed version and value: a point read for the common "value now"
+    /// question instead of a reverse range scan over `jmt_values`.
+    latest_values: Keyspace,
     meta: Keyspace,
 }
 
@@ -102,6 +105,18 @@ impl Inner {
         max_version: u64,
         key_hash: KeyHash,
     ) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.ks.latest_values.get(key_hash.0)? {
+            // Never written.
+            None => return Ok(None),
+            Some(entry) => {
+                let (version, value) = codec::split_latest(&entry)?;
+                // The newest version is the answer whenever the reader's bound includes it;
+                // older bounds (historical reads, a commit racing this read) scan below.
+                if version <= max_version {
+                    return codec::decode_value(value);
+                }
+            }
+        }
         let lo = codec::value_key(&key_hash, 0);
         let hi = codec::value_key(&key_hash, max_version);
         match self.ks.jmt_values.range(lo..=hi).next_back() {
@@ -140,6 +155,42 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Fills `latest_values` from `jmt_values` (stores written before the index existed). Values
+/// are sorted by key hash, then version, so the last entry of each key hash is its newest.
+/// The marker is written last: a crash midway redoes the (idempotent) work on the next open.
+fn build_latest_index(db: &Database, ks: &Keyspaces) -> Result<(), StorageError> {
+    let mut batch = db.batch().durability(Some(PersistMode::SyncAll));
+    let mut pending = 0usize;
+    let mut current: Option<([u8; 32], Vec<u8>)> = None;
+    for guard in ks.jmt_values.iter() {
+        let (k, v) = guard.into_inner()?;
+        if k.len() != 40 {
+            return Err(StorageError::Corrupt("jmt value key length".into()));
+        }
+        let mut key_hash = [0u8; 32];
+        key_hash.copy_from_slice(&k[..32]);
+        if let Some((prev, entry)) = current.take() {
+            if prev != key_hash {
+                batch.insert(&ks.latest_values, prev, entry);
+                pending += 1;
+            }
+        }
+        let version = codec::decode_u64(&k[32..], "jmt value version")?;
+        current = Some((key_hash, codec::encode_latest(version, &v)));
+        if pending >= 10_000 {
+            batch.commit()?;
+            batch = db.batch().durability(Some(PersistMode::SyncAll));
+            pending = 0;
+        }
+    }
+    if let Some((prev, entry)) = current {
+        batch.insert(&ks.latest_values, prev, entry);
+    }
+    batch.insert(&ks.meta, meta::LATEST_INDEX, [1]);
+    batch.commit()?;
+    Ok(())
+}
+
 fn keyspace(db: &Database, name: &str) -> Result<Keyspace, StorageError> {
     Ok(db.keyspace(name, KeyspaceCreateOptions::default)?)
 }
@@ -159,6 +210,7 @@ impl Store {
             receipts: keyspace(&db, "receipts")?,
             jmt_nodes: keyspace(&db, "jmt_nodes")?,
             jmt_values: keyspace(&db, "jmt_values")?,
+            latest_values: keyspace(&db, "latest_values")?,
             meta: keyspace(&db, "meta")?,
         };
 
@@ -181,8 +233,12 @@ impl Store {
                 let mut batch = db.batch().durability(Some(PersistMode::SyncAll));
                 batch.insert(&ks.meta, meta::FORMAT, meta::FORMAT_V1);
                 batch.insert(&ks.meta, meta::HASH_KIND, [kind.tag()]);
+                batch.insert(&ks.meta, meta::LATEST_INDEX, [1]);
                 batch.commit()?;
             }
+        }
+        if ks.meta.get(meta::LATEST_INDEX)?.is_none() {
+            build_latest_index(&db, &ks)?;
         }
 
         let latest = match ks.meta.get(meta::LATEST)? {
@@ -405,10 +461,17 @@ impl Store {
             );
         }
         for ((version, key_hash), value) in values {
+            let encoded = codec::encode_value(value.as_deref());
+            // `values` iterates in (version, key) order: a later version of a key overwrites.
+            batch.insert(
+                &ks.latest_values,
+                key_hash.0,
+                codec::encode_latest(*version, &encoded),
+            );
             batch.insert(
                 &ks.jmt_values,
                 codec::value_key(key_hash, *version),
-                codec::encode_value(value.as_deref()),
+                encoded,
             );
         }
         batch.insert(&ks.meta, meta::LATEST, h);
@@ -663,5 +726,67 @@ mod tests {
                 })
                 .unwrap();
         }
+    }
+
+    /// Point reads of the newest value and range reads of older versions agree, and a store
+    /// written before the index existed (marker and index removed) rebuilds it on open.
+    #[test]
+    fn latest_index_answers_and_is_rebuilt_for_old_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let writes: [Vec<(Vec<u8>, Option<Vec<u8>>)>; 4] = [
+            vec![
+                (b"a".to_vec(), Some(b"1".to_vec())),
+                (b"b".to_vec(), Some(b"x".to_vec())),
+            ],
+            vec![(b"a".to_vec(), Some(b"2".to_vec()))],
+            vec![(b"b".to_vec(), None), (b"c".to_vec(), Some(b"c".to_vec()))],
+            vec![(b"a".to_vec(), Some(b"4".to_vec()))],
+        ];
+        let expect = |store: &Store| {
+            let get = |k: &[u8], v: u64| store.get_at(k, v).unwrap();
+            assert_eq!(store.get_latest(b"a").unwrap(), Some(b"4".to_vec()));
+            assert_eq!(store.get_latest(b"b").unwrap(), None);
+            assert_eq!(store.get_latest(b"c").unwrap(), Some(b"c".to_vec()));
+            assert_eq!(store.get_latest(b"zz").unwrap(), None);
+            assert_eq!(get(b"a", 0), Some(b"1".to_vec()));
+            assert_eq!(get(b"a", 2), Some(b"2".to_vec()));
+            assert_eq!(get(b"b", 1), Some(b"x".to_vec()));
+            assert_eq!(get(b"b", 2), None);
+            assert_eq!(get(b"c", 1), None);
+        };
+        {
+            let store = Store::open(dir.path(), HashKind::Sha256).unwrap();
+            for (h, w) in writes.iter().enumerate() {
+                let h = h as u64;
+                let state = store.prepare(None, h, w.clone()).unwrap();
+                store
+                    .commit(BlockCommit {
+                        height: h,
+                        block_hash: [h as u8; 32],
+                        block: vec![],
+                        certificate: vec![],
+                        txs: vec![],
+                        receipts: vec![],
+                        state,
+                    })
+                    .unwrap();
+            }
+            expect(&store);
+            // Make it look like a store from before the index.
+            let ks = &store.inner.ks;
+            let keys: Vec<_> = ks
+                .latest_values
+                .iter()
+                .map(|g| g.into_inner().unwrap().0)
+                .collect();
+            assert_eq!(keys.len(), 3);
+            for k in keys {
+                ks.latest_values.remove(k).unwrap();
+            }
+            ks.meta.remove(meta::LATEST_INDEX).unwrap();
+            store.inner.db.persist(PersistMode::SyncAll).unwrap();
+        }
+        let store = Store::open(dir.path(), HashKind::Sha256).unwrap();
+        expect(&store);
     }
 }
