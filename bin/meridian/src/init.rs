@@ -114,6 +114,9 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
                 public_key: p.public_key.clone(),
             })
             .collect(),
+        orgs: Vec::new(),
+        members: Vec::new(),
+        policies: Vec::new(),
     };
     genesis.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&genesis_path, toml::to_string_pretty(&genesis)?)?;

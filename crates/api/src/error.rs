@@ -192,13 +192,51 @@ pub const ERROR_CODES: &[ErrorCode] = &[
 ];
 
 /// HTTP status of a code (500 for a code missing from the table, which a test forbids).
+/// ([`ERROR_CODES`], then [`ACCESS_CODES`]).
 pub fn status_of(code: &str) -> StatusCode {
     ERROR_CODES
         .iter()
+        .chain(ACCESS_CODES)
         .find(|c| c.code == code)
         .and_then(|c| StatusCode::from_u16(c.status).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
+
+/// Refusals by the access control of a certificate-mode chain (the identity module), 403: the
+/// caller is known and not allowed. Only a chain with organisations raises them, so they are
+/// walked by the certificate-mode tests, not by the open-chain contract walk of `ERROR_CODES`.
+pub const ACCESS_CODES: &[ErrorCode] = &[
+    e(
+        "auth.unknown_member",
+        403,
+        "the signer has no registered certificate on this chain (register one first)",
+    ),
+    e(
+        "auth.denied",
+        403,
+        "the signer's role may not make this call under the chain's policy",
+    ),
+    e(
+        "cert.expired",
+        403,
+        "the signer's (or its CA's) certificate has expired",
+    ),
+    e(
+        "cert.not_yet_valid",
+        403,
+        "the signer's (or its CA's) certificate is not valid yet",
+    ),
+    e(
+        "cert.revoked",
+        403,
+        "the signer's certificate is on the chain's revocation list",
+    ),
+    e(
+        "cert.unknown_ca",
+        403,
+        "the CA that issued the signer's certificate is not trusted by the chain",
+    ),
+];
 
 /// A JSON error with a stable code.
 #[derive(Debug)]

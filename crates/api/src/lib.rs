@@ -37,7 +37,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use meridian_node::{Ledger, Submitter};
 
-pub use error::{codes, status_of, ApiError, ErrorCode, ERROR_CODES};
+pub use error::{codes, status_of, ApiError, ErrorCode, ACCESS_CODES, ERROR_CODES};
 pub use events::{decode_event, BlockEventView, ChainEventView};
 pub use handlers::{DEFAULT_COMMIT_WAIT, MAX_COMMIT_WAIT};
 pub use ratelimit::RateLimit;
@@ -285,6 +285,12 @@ const TX_CODES: &[&str] = &[
     "tx.nonce_taken",
     "mempool.sender_full",
     "mempool.full",
+    "auth.unknown_member",
+    "auth.denied",
+    "cert.expired",
+    "cert.not_yet_valid",
+    "cert.revoked",
+    "cert.unknown_ca",
 ];
 const STATE_CODES: &[&str] = &[codes::BAD_QUERY, codes::NOT_FOUND];
 

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::error::{codes, ERROR_CODES};
+use crate::error::{codes, status_of, ACCESS_CODES, ERROR_CODES};
 use crate::{Method, ParamIn, Resp, RouteDoc};
 
 /// Codes any route may return besides its own.
@@ -285,11 +285,7 @@ fn error_response(codes_here: &[&str], status: u16) -> Value {
     let list: Vec<&str> = codes_here
         .iter()
         .copied()
-        .filter(|c| {
-            ERROR_CODES
-                .iter()
-                .any(|e| e.code == *c && e.status == status)
-        })
+        .filter(|c| status_of(c).as_u16() == status)
         .collect();
     json!({
         "description": format!("codes: {}", list.join(", ")),
@@ -342,10 +338,7 @@ fn operation(r: &RouteDoc) -> Value {
             codes::BODY_TOO_LARGE,
         ]);
     }
-    let mut statuses: Vec<u16> = all
-        .iter()
-        .filter_map(|c| ERROR_CODES.iter().find(|e| e.code == *c).map(|e| e.status))
-        .collect();
+    let mut statuses: Vec<u16> = all.iter().map(|c| status_of(c).as_u16()).collect();
     statuses.sort_unstable();
     statuses.dedup();
     for st in statuses {
@@ -388,6 +381,7 @@ pub(crate) fn document(routes: &[RouteDoc]) -> Value {
     }
     let codes: Vec<Value> = ERROR_CODES
         .iter()
+        .chain(ACCESS_CODES)
         .map(|e| json!({"code": e.code, "status": e.status, "meaning": e.meaning}))
         .collect();
     json!({

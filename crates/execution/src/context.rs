@@ -60,6 +60,11 @@ impl<'a> TxContext<'a> {
     }
 
     /// Reads any key (modules may read each other's public state).
+    /// The account address of a public key (the suite's address derivation).
+    pub fn address_of(&self, public_key: &[u8]) -> Address {
+        Address::from_public_key(self.hash, public_key)
+    }
+
     pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         match self.writes.get(key) {
             Some(v) => v.clone(),

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use meridian_types::{
-    merkle_root, tx_root, Address, ChainId, Encode, Hash32, HashFn, Receipt, SignedTx,
+    merkle_root, tx_root, Address, Call, ChainId, Encode, Hash32, HashFn, Receipt, SignedTx,
+    SignerId,
 };
 
 use crate::context::TxContext;
@@ -15,6 +16,30 @@ use crate::{codes, Module, ModuleError};
 /// signature checked when the transaction entered the mempool is not checked again here.
 pub trait TxAuthenticator {
     fn authenticate(&self, tx: &SignedTx, tx_hash: &Hash32) -> bool;
+}
+
+/// Why a signer may not send a call: a stable code (`auth.unknown_member`, `auth.denied`,
+/// `cert.revoked`, ...) and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Who may send what, decided from the state the transaction executes on (so a revocation or a
+/// policy change earlier in the same block applies to the rest of it). Consulted for every
+/// transaction after its signature and nonce are checked and before its call runs.
+pub trait AccessControl: Send + Sync {
+    /// The signer's identity for the receipt (`None` on a chain without certificates), or why
+    /// the signer may not make this call.
+    fn authorize(
+        &self,
+        state: &dyn StateRead,
+        env: &BlockEnv,
+        sender: &Address,
+        sender_key: &[u8],
+        call: &Call,
+    ) -> Result<Option<SignerId>, Denial>;
 }
 
 /// The block being executed.
@@ -46,6 +71,8 @@ pub enum AdmissionError {
     BadNonce { got: u64, expected: u64 },
     #[error("transaction appears twice in the block")]
     Duplicate,
+    #[error("{}: {}", .0.code, .0.message)]
+    Denied(Denial),
 }
 
 impl AdmissionError {
@@ -56,6 +83,7 @@ impl AdmissionError {
             AdmissionError::Expired { .. } => codes::EXPIRED,
             AdmissionError::BadNonce { .. } => codes::BAD_NONCE,
             AdmissionError::Duplicate => codes::DUPLICATE,
+            AdmissionError::Denied(d) => d.code,
         }
     }
 }
@@ -96,12 +124,34 @@ fn read_nonce(state: &dyn StateRead, addr: &Address) -> u64 {
 #[derive(Clone)]
 pub struct Executor {
     modules: BTreeMap<&'static str, Arc<dyn Module>>,
+    access: Option<Arc<dyn AccessControl>>,
 }
 
 impl Executor {
     pub fn new(modules: Vec<Arc<dyn Module>>) -> Self {
         Self {
             modules: modules.into_iter().map(|m| (m.name(), m)).collect(),
+            access: None,
+        }
+    }
+
+    /// Adds an access-control layer (certificates, roles, policies).
+    pub fn with_access(mut self, access: Arc<dyn AccessControl>) -> Self {
+        self.access = Some(access);
+        self
+    }
+
+    /// Asks the access-control layer (if any) whether `tx`'s signer may make its call.
+    pub fn authorize(
+        &self,
+        state: &dyn StateRead,
+        env: &BlockEnv,
+        sender: &Address,
+        tx: &SignedTx,
+    ) -> Result<Option<SignerId>, Denial> {
+        match &self.access {
+            None => Ok(None),
+            Some(a) => a.authorize(state, env, sender, &tx.body.sender, &tx.body.call),
         }
     }
 
@@ -119,7 +169,7 @@ impl Executor {
         env: &BlockEnv,
         tx: &SignedTx,
         tx_hash: &Hash32,
-    ) -> Result<Address, AdmissionError> {
+    ) -> Result<(Address, Option<SignerId>), AdmissionError> {
         if tx.body.chain_id != env.chain_id {
             return Err(AdmissionError::WrongChain(tx.body.chain_id.to_string()));
         }
@@ -140,7 +190,10 @@ impl Executor {
         if !auth.authenticate(tx, tx_hash) {
             return Err(AdmissionError::BadSignature);
         }
-        Ok(sender)
+        let signer = self
+            .authorize(state, env, &sender, tx)
+            .map_err(AdmissionError::Denied)?;
+        Ok((sender, signer))
     }
 
     /// Executes `txs` in order on top of `base`.
@@ -166,7 +219,7 @@ impl Executor {
             } else {
                 self.admit(hash, auth, &block_state, env, &tx, &tx_hash)
             };
-            let sender = match admitted {
+            let (sender, signer) = match admitted {
                 Ok(s) => s,
                 Err(e) => match mode {
                     ExecMode::Verify => return Err((i, e)),
@@ -203,6 +256,7 @@ impl Executor {
                 code,
                 message,
                 events,
+                signer,
             });
             out.tx_hashes.push(tx_hash);
             out.txs.push(tx);

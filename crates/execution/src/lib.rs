@@ -20,7 +20,8 @@ mod overlay;
 
 pub use context::TxContext;
 pub use executor::{
-    nonce_key, AdmissionError, BlockEnv, BlockOutcome, ExecMode, Executor, TxAuthenticator,
+    nonce_key, AccessControl, AdmissionError, BlockEnv, BlockOutcome, Denial, ExecMode, Executor,
+    TxAuthenticator,
 };
 pub use overlay::{Overlay, StateRead, WriteSet};
 

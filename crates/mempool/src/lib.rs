@@ -36,6 +36,11 @@ pub enum MempoolError {
     SenderFull(usize),
     #[error("pool is full")]
     PoolFull,
+    /// The chain's access control refuses the signer (certificate mode): unknown member,
+    /// expired / not yet valid / revoked certificate, untrusted CA, or a role the call's
+    /// policy does not allow.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
 }
 
 impl MempoolError {
@@ -51,11 +56,12 @@ impl MempoolError {
             MempoolError::NonceTaken(_) => "tx.nonce_taken",
             MempoolError::SenderFull(_) => "mempool.sender_full",
             MempoolError::PoolFull => "mempool.full",
+            MempoolError::Denied { code, .. } => code,
         }
     }
 
     /// Every code, for metrics and API documentation.
-    pub const ALL_CODES: [&'static str; 10] = [
+    pub const ALL_CODES: [&'static str; 16] = [
         "tx.oversized",
         "tx.malformed",
         "tx.wrong_chain",
@@ -66,6 +72,12 @@ impl MempoolError {
         "tx.nonce_taken",
         "mempool.sender_full",
         "mempool.full",
+        "auth.unknown_member",
+        "auth.denied",
+        "cert.expired",
+        "cert.not_yet_valid",
+        "cert.revoked",
+        "cert.unknown_ca",
     ];
 }
 

@@ -32,6 +32,9 @@ fn run(suite: Suite, txs: usize, senders: usize) {
             name: "v".into(),
             public_key: hex::encode(validator.public_key().as_bytes()),
         }],
+        orgs: Vec::new(),
+        members: Vec::new(),
+        policies: Vec::new(),
     };
     let cfg = LedgerConfig {
         max_block_txs: txs.max(senders + 1),

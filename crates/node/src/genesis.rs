@@ -17,7 +17,30 @@ pub struct GenesisValidator {
     pub public_key: String,
 }
 
+/// A genesis state write: key and value.
+type GenesisWrite = (Vec<u8>, Option<Vec<u8>>);
+
+/// A founding organisation of a certificate-mode chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisOrg {
+    pub id: String,
+    /// The organisation CA's certificate, PEM.
+    pub ca_cert: String,
+}
+
+/// Roles allowed to send a call (`<module>.<method>` or `<module>.*`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisPolicy {
+    pub call: String,
+    pub roles: Vec<String>,
+}
+
 /// Everything every node must agree on before the first block.
+///
+/// With `orgs` the chain runs in certificate mode (see `meridian_identity_module`): `members`
+/// lists the certificates (PEM) registered at genesis — every validator's `consensus`
+/// certificate and the first admins — and `policies` the roles allowed per call (the defaults
+/// when empty). Without `orgs` the chain is open: any valid signature may transact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
     pub chain_id: String,
@@ -25,6 +48,12 @@ pub struct Genesis {
     pub suite: String,
     pub timestamp_ms: u64,
     pub validators: Vec<GenesisValidator>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orgs: Vec<GenesisOrg>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<GenesisPolicy>,
 }
 
 impl Genesis {
@@ -60,12 +89,75 @@ impl Genesis {
         Ok((chain_id, suite, keys))
     }
 
+    /// Certificate-mode state writes (none for an open chain). Checks the genesis invariants:
+    /// every member certificate verifies at genesis time and every validator holds a
+    /// `consensus` certificate.
+    fn identity_writes(
+        &self,
+        suite: Suite,
+        keys: &[PublicKey],
+    ) -> Result<Vec<GenesisWrite>, LedgerError> {
+        use meridian_identity_module as idm;
+        if self.orgs.is_empty() {
+            if !self.members.is_empty() || !self.policies.is_empty() {
+                return Err(LedgerError::Genesis(
+                    "members and policies need at least one org".into(),
+                ));
+            }
+            return Ok(Vec::new());
+        }
+        let orgs: Vec<idm::GenesisOrg<'_>> = self
+            .orgs
+            .iter()
+            .map(|o| idm::GenesisOrg {
+                id: &o.id,
+                ca_cert: o.ca_cert.as_bytes(),
+            })
+            .collect();
+        let members: Vec<&[u8]> = self.members.iter().map(|m| m.as_bytes()).collect();
+        let policies: Vec<(String, Vec<String>)> = if self.policies.is_empty() {
+            idm::default_policies()
+        } else {
+            self.policies
+                .iter()
+                .map(|p| (p.call.clone(), p.roles.clone()))
+                .collect()
+        };
+        let hash = crate::ChainHash(suite);
+        let address_of = |k: &[u8]| meridian_types::Address::from_public_key(&hash, k);
+        let writes = idm::genesis_writes(
+            suite,
+            self.timestamp_ms / 1000,
+            &orgs,
+            &members,
+            &policies,
+            &address_of,
+        )
+        .map_err(LedgerError::Genesis)?;
+        // Every validator must be a registered `consensus` member.
+        for (v, k) in self.validators.iter().zip(keys) {
+            let ok = self.members.iter().any(|pem| {
+                meridian_identity::Certificate::parse(pem.as_bytes()).is_ok_and(|c| {
+                    c.role().ok() == Some(meridian_identity::Role::Consensus)
+                        && c.public_key().to_bytes() == k.as_bytes()
+                })
+            });
+            if !ok {
+                return Err(LedgerError::Genesis(format!(
+                    "validator {} has no consensus certificate among members",
+                    v.name
+                )));
+            }
+        }
+        Ok(writes.into_iter().map(|(k, v)| (k, Some(v))).collect())
+    }
+
     /// The genesis state writes.
     pub(crate) fn state_writes(
         &self,
         suite: Suite,
         keys: &[PublicKey],
-    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    ) -> Result<Vec<GenesisWrite>, LedgerError> {
         let mut params = Writer::new();
         params.str(&self.chain_id);
         params.u8(suite.tag());
@@ -76,13 +168,15 @@ impl Genesis {
             vals.str(&v.name);
             vals.bytes(k.as_bytes());
         }
-        vec![
+        let mut writes = vec![
             (
                 GENESIS_KEYS[0].as_bytes().to_vec(),
                 Some(params.into_bytes()),
             ),
             (GENESIS_KEYS[1].as_bytes().to_vec(), Some(vals.into_bytes())),
-        ]
+        ];
+        writes.extend(self.identity_writes(suite, keys)?);
+        Ok(writes)
     }
 
     /// The genesis block for a given state root.
@@ -112,6 +206,19 @@ impl Genesis {
         for v in &self.validators {
             w.str(&v.name);
             w.str(&v.public_key);
+        }
+        for o in &self.orgs {
+            w.str(&o.id);
+            w.str(&o.ca_cert);
+        }
+        for m in &self.members {
+            w.str(m);
+        }
+        for p in &self.policies {
+            w.str(&p.call);
+            for r in &p.roles {
+                w.str(r);
+            }
         }
         w.into_bytes()
     }

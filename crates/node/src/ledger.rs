@@ -99,6 +99,8 @@ pub struct Ledger {
     executor: Executor,
     cfg: LedgerConfig,
     tx_domain: Domain,
+    /// Timestamp of the latest finalized block (admission judges certificates at this time).
+    tip_time_ms: std::sync::atomic::AtomicU64,
     /// Parsed sender keys (see [`Ledger::sender_key`]).
     sender_keys: Mutex<HashMap<Vec<u8>, PublicKey>>,
     pending: Mutex<HashMap<Hash32, Pending>>,
@@ -155,7 +157,7 @@ impl Ledger {
         let (chain_id, suite, validators) = genesis.parse()?;
         let hash = ChainHash(suite);
         let store = Store::open(dir, hash.state_hash_kind())?;
-        let writes = genesis.state_writes(suite, &validators);
+        let writes = genesis.state_writes(suite, &validators)?;
         let genesis_block = match store.block(0)? {
             Some(raw) => {
                 let b = Block::decode_untrusted(&raw)
@@ -189,9 +191,22 @@ impl Ledger {
         let executor = Executor::new(vec![
             Arc::new(meridian_bank::Bank) as Arc<dyn Module>,
             Arc::new(meridian_notary::Notary),
-        ]);
+            Arc::new(meridian_identity_module::IdentityModule::new(suite)),
+        ])
+        .with_access(Arc::new(meridian_identity_module::IdentityAccess::new(
+            suite,
+        )));
         let tx_domain = crate::tx_domain(&chain_id);
         let height = store.latest_height().unwrap_or(0);
+        let tip_time_ms = match store.block(height)? {
+            Some(raw) => {
+                Block::decode_untrusted(&raw)
+                    .map_err(|e| LedgerError::Corrupt(e.to_string()))?
+                    .header
+                    .timestamp_ms
+            }
+            None => genesis.timestamp_ms,
+        };
         Ok(Self {
             suite,
             hash,
@@ -204,6 +219,7 @@ impl Ledger {
             cfg,
             tx_domain,
             sender_keys: Mutex::new(HashMap::new()),
+            tip_time_ms: std::sync::atomic::AtomicU64::new(tip_time_ms),
             pending: Mutex::new(HashMap::new()),
             genesis: genesis_block,
             metrics: Metrics::new(Some(dir.to_path_buf())),
@@ -300,6 +316,7 @@ impl Ledger {
         if !self.check_signature(&admission.tx, &admission.tx_hash) {
             return Err(MempoolError::BadSignature);
         }
+        self.authorize_committed(&admission)?;
         lock(&self.pool).insert_verified(admission, &view, &next_nonce)
     }
 
@@ -343,10 +360,13 @@ impl Ledger {
         {
             let mut pool = lock(&self.pool);
             for ((i, admission), good) in candidates.into_iter().zip(ok) {
-                results[i] = Some(if good {
-                    pool.insert_verified(admission, &view, &next_nonce)
-                } else {
+                results[i] = Some(if !good {
                     Err(MempoolError::BadSignature)
+                } else {
+                    match self.authorize_committed(&admission) {
+                        Ok(()) => pool.insert_verified(admission, &view, &next_nonce),
+                        Err(e) => Err(e),
+                    }
                 });
             }
         }
@@ -358,6 +378,30 @@ impl Ledger {
                 r
             })
             .collect()
+    }
+
+    /// Asks the chain's access control whether the signer may make this call, on the latest
+    /// committed state at the latest block's time (execution asks again at its own block).
+    fn authorize_committed(&self, a: &Admission) -> Result<(), MempoolError> {
+        let state = PreparedRead {
+            state: None,
+            store: &self.store,
+            error: RefCell::new(None),
+        };
+        let tip = self.finalized_height();
+        let time_ms = self.tip_time_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let env = BlockEnv {
+            chain_id: self.chain_id.clone(),
+            height: tip + 1,
+            time_ms,
+        };
+        self.executor
+            .authorize(&state, &env, &a.sender, &a.tx)
+            .map(|_| ())
+            .map_err(|d| MempoolError::Denied {
+                code: d.code,
+                message: d.message,
+            })
     }
 
     /// The parsed public key of a sender, from a bounded cache: parsing an Ed25519 key
@@ -668,6 +712,10 @@ impl Ledger {
             self.metrics
                 .record_finalized(block.header.timestamp_ms, block.txs.len(), bytes);
         }
+        self.tip_time_ms.fetch_max(
+            block.header.timestamp_ms,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.finalized.publish(height);
         lock(&self.pending).retain(|_, p| p.block.header.height > height);
         let store = &self.store;

@@ -22,7 +22,7 @@ mod notify;
 pub use app::{LedgerApp, DEFAULT_EMPTY_BLOCK_WAIT};
 /// The block type consensus carries (the suite hash `H` computes its id).
 pub type NodeBlock<H> = meridian_consensus::MeridianBlock<H>;
-pub use genesis::{Genesis, GenesisValidator, GENESIS_KEYS};
+pub use genesis::{Genesis, GenesisOrg, GenesisPolicy, GenesisValidator, GENESIS_KEYS};
 pub use gossip::{run_gossip, submitter, Submitter};
 pub use hash::ChainHash;
 pub use ledger::{Ledger, LedgerConfig, LedgerError, StateQuery};

@@ -3,9 +3,10 @@
 use super::*;
 use meridian_bank::{balance_key, decode_balance, BankCall};
 use meridian_crypto::{PrivateKey, Suite};
+use meridian_mempool::MempoolError;
 use meridian_notary::{decode_record, record_key, Register};
 use meridian_storage::verify_state_proof;
-use meridian_types::{Block, Encode, Hash32};
+use meridian_types::{Block, Encode, Hash32, SignedTx};
 
 fn genesis(suite: Suite, validators: &[PrivateKey]) -> Genesis {
     Genesis {
@@ -20,6 +21,9 @@ fn genesis(suite: Suite, validators: &[PrivateKey]) -> Genesis {
                 public_key: hex::encode(k.public_key().as_bytes()),
             })
             .collect(),
+        orgs: Vec::new(),
+        members: Vec::new(),
+        policies: Vec::new(),
     }
 }
 
@@ -408,4 +412,140 @@ fn pipelined_blocks_and_restart() {
             .code(),
         "ledger.genesis_mismatch"
     );
+}
+
+/// Certificate mode through the real ledger, both suites: genesis with an organisation CA,
+/// a validator's consensus certificate and an admin; unknown signers, disallowed roles and
+/// revoked certificates are refused at admission with their codes; receipts name the signer.
+#[test]
+fn certificate_mode_admission_and_receipts() {
+    use meridian_identity::{CaParams, IssueRequest, OrgCa, Role, Serial, SigningKey};
+    use meridian_identity_module::IdentityCall;
+    both_suites(|suite| {
+        let t0 = 1_700_000_000u64; // genesis time, secs
+        let ca_key = SigningKey::try_from(&key(suite, 90)).unwrap();
+        let ca = OrgCa::create(
+            &CaParams {
+                org: "org1".into(),
+                common_name: None,
+                not_before: t0 - 60,
+                not_after: t0 + 3_650 * 86_400,
+                serial: Serial::from_u64(1).unwrap(),
+            },
+            ca_key,
+        )
+        .unwrap();
+        let cert = |k: &PrivateKey, name: &str, role: Role, serial: u64| {
+            ca.issue(&IssueRequest {
+                name: name.into(),
+                role,
+                public_key: k.public_key().into(),
+                not_before: t0 - 60,
+                not_after: t0 + 365 * 86_400,
+                serial: Serial::from_u64(serial).unwrap(),
+            })
+            .unwrap()
+        };
+        let (v, admin, client, stranger) =
+            (key(suite, 100), key(suite, 1), key(suite, 2), key(suite, 3));
+        let mut g = genesis(suite, std::slice::from_ref(&v));
+        g.orgs = vec![GenesisOrg {
+            id: "org1".into(),
+            ca_cert: ca.certificate().to_pem().unwrap(),
+        }];
+        // Without the validator's consensus certificate the genesis is refused.
+        g.members = vec![cert(&admin, "admin", Role::Admin, 10).to_pem().unwrap()];
+        let d = tempfile::tempdir().unwrap();
+        let err = Ledger::open(d.path(), &g, LedgerConfig::default())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("consensus certificate"), "{err}");
+        g.members
+            .push(cert(&v, "node0", Role::Consensus, 11).to_pem().unwrap());
+        let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
+        let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+        let chain = a.chain_id().clone();
+        let create = |k: &PrivateKey, nonce: u64, sym: &str| {
+            sign_tx(
+                k,
+                &chain,
+                nonce,
+                100,
+                BankCall::CreateAsset {
+                    symbol: sym.into(),
+                    decimals: 0,
+                    max_supply: 9,
+                }
+                .into_call(),
+            )
+            .encode()
+        };
+        let code = |r: Result<Hash32, MempoolError>| r.err().map(|e| e.code());
+        assert_eq!(
+            code(a.submit(&create(&stranger, 0, "S"))),
+            Some("auth.unknown_member")
+        );
+        // The client registers its certificate (anyone may present one) ...
+        let client_cert = cert(&client, "carol", Role::Client, 12);
+        let reg = sign_tx(
+            &client,
+            &chain,
+            0,
+            100,
+            IdentityCall::Register {
+                cert: client_cert.to_der(),
+            }
+            .into_call(),
+        );
+        a.submit(&reg.encode()).unwrap();
+        let admin_tx = create(&admin, 0, "GOLD");
+        a.submit(&admin_tx).unwrap();
+        let blk = step(&a, &b, t0 * 1000 + 1_000);
+        assert_eq!(blk.txs.len(), 2);
+        let admin_hash = SignedTx::decode_untrusted(&admin_tx)
+            .unwrap()
+            .hash(&a.hasher());
+        let r = a.receipt(&admin_hash).unwrap().unwrap();
+        assert_eq!(r.code, "ok");
+        let signer = r.signer.unwrap();
+        assert_eq!(signer.org, "org1");
+        // ... and is then a member, but a client may not create assets (policy).
+        assert_eq!(
+            code(a.submit(&create(&client, 1, "C"))),
+            Some("auth.denied")
+        );
+        // The admin revokes the client's certificate; afterwards every client call is refused.
+        let ca_id = *ca.certificate().cert_id(suite).as_bytes();
+        let revoke = sign_tx(
+            &admin,
+            &chain,
+            1,
+            100,
+            IdentityCall::Revoke {
+                ca_id,
+                serial: client_cert.serial().as_bytes().to_vec(),
+            }
+            .into_call(),
+        );
+        a.submit(&revoke.encode()).unwrap();
+        step(&a, &b, t0 * 1000 + 2_000);
+        let transfer = sign_tx(
+            &client,
+            &chain,
+            1,
+            100,
+            BankCall::Transfer {
+                symbol: "GOLD".into(),
+                to: a.address_of(admin.public_key().as_bytes()),
+                amount: 1,
+            }
+            .into_call(),
+        );
+        assert_eq!(code(a.submit(&transfer.encode())), Some("cert.revoked"));
+        assert_eq!(
+            a.finalized_block().unwrap().header.state_root,
+            b.finalized_block().unwrap().header.state_root
+        );
+    });
 }

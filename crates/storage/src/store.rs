@@ -733,7 +733,8 @@ mod tests {
     #[test]
     fn latest_index_answers_and_is_rebuilt_for_old_stores() {
         let dir = tempfile::tempdir().unwrap();
-        let writes: [Vec<(Vec<u8>, Option<Vec<u8>>)>; 4] = [
+        type Writes = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+        let writes: [Writes; 4] = [
             vec![
                 (b"a".to_vec(), Some(b"1".to_vec())),
                 (b"b".to_vec(), Some(b"x".to_vec())),

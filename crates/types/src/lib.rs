@@ -16,7 +16,7 @@ pub use block::{tx_root, Block, Header};
 pub use codec::{decode_exact, CodecError, Decode, Encode, Reader, Writer};
 pub use limits::*;
 pub use merkle::{merkle_proof, merkle_root, verify_merkle_proof, MerkleProof};
-pub use receipt::{Event, Receipt};
+pub use receipt::{Event, Receipt, SignerId};
 pub use tx::{Call, ChainId, SignedTx, TxBody};
 
 /// A 32-byte digest produced by the chain's suite hash.

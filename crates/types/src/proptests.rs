@@ -106,9 +106,10 @@ fn receipt() -> impl Strategy<Value = Receipt> {
         "[a-z._]{1,40}",
         "[ -~]{0,100}",
         proptest::collection::vec(event(), 0..5),
+        proptest::option::of(("[a-z0-9-]{1,20}", any::<[u8; 32]>())),
     )
         .prop_map(
-            |(tx_hash, height, index, sender, code, message, events)| Receipt {
+            |(tx_hash, height, index, sender, code, message, events, signer)| Receipt {
                 tx_hash,
                 height,
                 index,
@@ -116,6 +117,7 @@ fn receipt() -> impl Strategy<Value = Receipt> {
                 code,
                 message,
                 events,
+                signer: signer.map(|(org, cert_id)| crate::SignerId { org, cert_id }),
             },
         )
 }

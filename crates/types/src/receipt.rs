@@ -31,6 +31,14 @@ impl Decode for Event {
     }
 }
 
+/// Who signed a transaction on a certificate-permissioned chain: the signer's organisation and
+/// the id (suite hash of the DER) of the certificate that authorised it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerId {
+    pub org: String,
+    pub cert_id: Hash32,
+}
+
 /// The outcome of one transaction. A failed transaction carries its stable error `code`, emits
 /// no events, and changes nothing but the sender's nonce.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +51,8 @@ pub struct Receipt {
     pub code: String,
     pub message: String,
     pub events: Vec<Event>,
+    /// The signer's certificate identity (`None` on a chain without certificates).
+    pub signer: Option<SignerId>,
 }
 
 impl Receipt {
@@ -60,6 +70,14 @@ impl Encode for Receipt {
         w.str(&self.code);
         w.str(&self.message);
         encode_seq(w, &self.events);
+        match &self.signer {
+            None => w.u8(0),
+            Some(s) => {
+                w.u8(1);
+                w.str(&s.org);
+                w.fixed(&s.cert_id);
+            }
+        }
     }
 }
 
@@ -73,6 +91,14 @@ impl Decode for Receipt {
             code: r.string(MAX_NAME_LEN * 2, "receipt.code")?,
             message: r.string(MAX_ERROR_MESSAGE_LEN, "receipt.message")?,
             events: decode_seq(r, MAX_EVENTS_PER_TX, "receipt.events")?,
+            signer: match r.u8("receipt.signer")? {
+                0 => None,
+                1 => Some(SignerId {
+                    org: r.string(MAX_NAME_LEN * 2, "receipt.signer.org")?,
+                    cert_id: r.array("receipt.signer.cert_id")?,
+                }),
+                _ => return Err(CodecError::Invalid("receipt.signer tag")),
+            },
         })
     }
 }

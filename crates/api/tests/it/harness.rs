@@ -83,6 +83,9 @@ impl Node {
                 name: "org0".into(),
                 public_key: hex::encode(validator.public_key().as_bytes()),
             }],
+            orgs: Vec::new(),
+            members: Vec::new(),
+            policies: Vec::new(),
         };
         let dir = tempfile::tempdir().unwrap();
         let cfg = LedgerConfig {

@@ -38,6 +38,9 @@ impl LocalNet {
                 name: "org0".into(),
                 public_key: hex::encode(validator.public_key().as_bytes()),
             }],
+            orgs: Vec::new(),
+            members: Vec::new(),
+            policies: Vec::new(),
         };
         let ledger = Arc::new(
             Ledger::open(

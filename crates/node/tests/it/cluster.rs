@@ -101,6 +101,9 @@ impl<T: Suite> Cluster<T> {
                     public_key: hex::encode(k.public_key().as_bytes()),
                 })
                 .collect(),
+            orgs: Vec::new(),
+            members: Vec::new(),
+            policies: Vec::new(),
         };
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
