@@ -30,6 +30,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Manage account keys, encrypted at rest (new, list, show, import, export).
     Keys(cli::keys::KeysArgs),
+    /// Run an organisation certificate authority: init a CA, issue, show, verify, list and
+    /// revoke member certificates (X.509; SM2, ECDSA P-256, Ed25519).
+    Ca(cli::ca::CaArgs),
     /// Sign with a stored key and submit a transaction (asset-create, mint, transfer, burn,
     /// notarize); waits for finality unless --async.
     Tx(cli::tx::TxArgs),
@@ -61,6 +64,7 @@ fn main() -> Result<()> {
         Command::Devnet(args) => devnet::run(&args),
         Command::Bench(args) => bench::run_and_report(&args),
         Command::Keys(args) => cli::keys::run(args),
+        Command::Ca(args) => cli::ca::run(args),
         Command::Tx(args) => cli::tx::run(args),
         Command::Query(args) => cli::query::run(args),
         Command::Status(args) => cli::status::run(args),

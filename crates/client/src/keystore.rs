@@ -14,6 +14,15 @@
 //!
 //! The plaintext key exists only in memory (zeroized on drop); files are created `0600` inside a
 //! `0700` directory, with `create_new` so an existing key is never overwritten.
+//!
+//! **Raw key files.** Keys that are not account keys — a certificate authority's signing key, an
+//! ECDSA P-256 certificate key — are sealed with [`KeyFile::seal_bytes`] and opened with
+//! [`KeyFile::open_bytes`]: the same format, KDF and AEAD, plus an `algorithm` label (e.g.
+//! `sm2-sm3`, `ecdsa-p256-sha256`), no `address`, and the raw secret bytes as plaintext. The
+//! associated data of a raw file starts with a different prefix and binds the label, so a raw
+//! file cannot be passed off as an account key file (or relabelled) without opening failing.
+//! Account key files are unchanged (they have no `algorithm` field). The keystore holds account
+//! keys only: [`KeyFile::validate`] refuses raw files with a message saying what they are.
 
 use std::fs;
 use std::io::Write as _;
@@ -42,6 +51,10 @@ const NONCE_LEN: usize = 12;
 const MAX_M_COST_KIB: u32 = 1024 * 1024;
 const MAX_T_COST: u32 = 64;
 const MAX_P_COST: u32 = 16;
+/// Largest secret [`KeyFile::seal_bytes`] accepts (and largest public key it stores).
+pub const MAX_RAW_SECRET_LEN: usize = 128;
+/// Longest algorithm label of a raw key file.
+pub const MAX_ALGORITHM_LABEL_LEN: usize = 32;
 
 /// argon2id cost parameters, stored in every key file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,9 +134,15 @@ pub struct KeyFile {
     pub name: String,
     /// `sm` or `intl`.
     pub suite: String,
-    /// Hex of the suite encoding of the public key.
+    /// Raw key files only ([`KeyFile::seal_bytes`]): what the sealed bytes are, e.g. `sm2-sm3`.
+    /// Absent in account key files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// Hex of the suite encoding of the public key (raw files: the bytes the caller gave).
     pub public_key: String,
-    /// `0x` + 40 hex: the account address on a chain of this suite.
+    /// `0x` + 40 hex: the account address on a chain of this suite (empty, and not written, in
+    /// raw key files).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub address: String,
     pub kdf: KdfSection,
     pub cipher: CipherSection,
@@ -173,9 +192,14 @@ fn derive(
 
 impl KeyFile {
     /// The associated data: everything an attacker could change to weaken or redirect the file.
+    /// Raw files use a different prefix and also bind the algorithm label.
     fn aad(&self) -> Vec<u8> {
+        let prefix = match &self.algorithm {
+            None => "meridian-keyfile".to_string(),
+            Some(label) => format!("meridian-keyfile-raw|{label}"),
+        };
         format!(
-            "meridian-keyfile|v{}|{}|{}|{}|v{}|m{}|t{}|p{}|{}|{}",
+            "{prefix}|v{}|{}|{}|{}|v{}|m{}|t{}|p{}|{}|{}",
             self.version,
             self.suite,
             self.public_key,
@@ -190,10 +214,15 @@ impl KeyFile {
         .into_bytes()
     }
 
-    /// Encrypts `key` under `passphrase`.
-    pub fn seal(
+    /// Builds a file around `plaintext` (the one KDF + AEAD path for both kinds of file).
+    #[allow(clippy::too_many_arguments)]
+    fn seal_inner(
         name: &str,
-        key: &PrivateKey,
+        suite: Suite,
+        algorithm: Option<String>,
+        public_key: String,
+        address: String,
+        plaintext: &[u8],
         passphrase: &[u8],
         params: KdfParams,
     ) -> Result<KeyFile> {
@@ -203,8 +232,6 @@ impl KeyFile {
             ));
         }
         params.check().map_err(ClientError::BadInput)?;
-        let suite = key.suite();
-        let public = key.public_key();
         let mut rng = rand::rng();
         let mut salt = [0u8; SALT_LEN];
         rng.fill_bytes(&mut salt);
@@ -214,8 +241,9 @@ impl KeyFile {
             version: KEYFILE_VERSION,
             name: name.to_string(),
             suite: suite.to_string(),
-            public_key: hex::encode(public.as_bytes()),
-            address: address_of(&public).to_string(),
+            algorithm,
+            public_key,
+            address,
             kdf: KdfSection {
                 algorithm: "argon2id".into(),
                 version: 0x13,
@@ -229,14 +257,78 @@ impl KeyFile {
             },
         };
         let sym = derive(suite, &params, passphrase, &salt).map_err(ClientError::BadInput)?;
-        let sealed = seal(&sym, &nonce, &file.aad(), &key.to_tagged_bytes())
+        let sealed = seal(&sym, &nonce, &file.aad(), plaintext)
             .map_err(|e| ClientError::BadInput(format!("encryption failed: {e}")))?;
         file.cipher.ciphertext = hex::encode(sealed);
         Ok(file)
     }
 
-    /// Checks the file's shape and bounds (no passphrase needed); returns its public key.
-    pub fn validate(&self, path: &Path) -> Result<PublicKey> {
+    /// Encrypts `key` under `passphrase`.
+    pub fn seal(
+        name: &str,
+        key: &PrivateKey,
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<KeyFile> {
+        let public = key.public_key();
+        Self::seal_inner(
+            name,
+            key.suite(),
+            None,
+            hex::encode(public.as_bytes()),
+            address_of(&public).to_string(),
+            &key.to_tagged_bytes(),
+            passphrase,
+            params,
+        )
+    }
+
+    /// Encrypts raw key bytes that are not a [`PrivateKey`] (a CA signing key, a P-256 key, ...)
+    /// with the same KDF and AEAD as account keys. `suite` picks the cipher (SM4-GCM for `sm`,
+    /// AES-256-GCM for `intl`); `algorithm` (1-32 of `a-z 0-9 - _ .`) says what the bytes are and
+    /// is authenticated; `public_key` (at most [`MAX_RAW_SECRET_LEN`] bytes, may be empty) is
+    /// stored in the clear and authenticated, for the caller to check after opening.
+    pub fn seal_bytes(
+        name: &str,
+        suite: Suite,
+        algorithm: &str,
+        public_key: &[u8],
+        secret: &[u8],
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<KeyFile> {
+        check_label(algorithm).map_err(ClientError::BadInput)?;
+        if secret.is_empty() || secret.len() > MAX_RAW_SECRET_LEN {
+            return Err(ClientError::BadInput(format!(
+                "a raw secret must be 1-{MAX_RAW_SECRET_LEN} bytes, not {}",
+                secret.len()
+            )));
+        }
+        if public_key.len() > MAX_RAW_SECRET_LEN {
+            return Err(ClientError::BadInput(format!(
+                "a raw public key must be at most {MAX_RAW_SECRET_LEN} bytes, not {}",
+                public_key.len()
+            )));
+        }
+        Self::seal_inner(
+            name,
+            suite,
+            Some(algorithm.to_string()),
+            hex::encode(public_key),
+            String::new(),
+            secret,
+            passphrase,
+            params,
+        )
+    }
+
+    /// Whether this is a raw key file ([`KeyFile::seal_bytes`]) rather than an account key.
+    pub fn is_raw(&self) -> bool {
+        self.algorithm.is_some()
+    }
+
+    /// Shape and bounds shared by both kinds of file; returns the suite.
+    fn check_common(&self, path: &Path) -> Result<Suite> {
         let bad = |m: String| ClientError::KeyFileInvalid {
             path: path.to_path_buf(),
             message: m,
@@ -274,6 +366,23 @@ impl KeyFile {
         if ct.len() > 256 {
             return Err(bad("ciphertext too long".into()));
         }
+        Ok(suite)
+    }
+
+    /// Checks the file's shape and bounds (no passphrase needed); returns its public key.
+    /// Raw key files ([`KeyFile::seal_bytes`]) are refused: they are not account keys.
+    pub fn validate(&self, path: &Path) -> Result<PublicKey> {
+        let bad = |m: String| ClientError::KeyFileInvalid {
+            path: path.to_path_buf(),
+            message: m,
+        };
+        let suite = self.check_common(path)?;
+        if let Some(label) = &self.algorithm {
+            return Err(bad(format!(
+                "this file holds a raw {label:?} key (e.g. a certificate authority key), not an \
+                 account key; it cannot be used or imported as one"
+            )));
+        }
         let pk_raw =
             hex::decode(&self.public_key).map_err(|_| bad("public_key is not hex".into()))?;
         let pk =
@@ -284,12 +393,37 @@ impl KeyFile {
         Ok(pk)
     }
 
-    /// Decrypts the private key. A wrong passphrase and a modified file both give
-    /// [`ClientError::WrongPassphrase`]: the AEAD tag cannot tell them apart.
-    pub fn open(&self, path: &Path, passphrase: &[u8]) -> Result<PrivateKey> {
-        let pk = self.validate(path)?;
-        let suite = pk.suite();
-        // validate() checked the hex fields.
+    /// Checks a raw key file's shape and bounds (no passphrase needed); returns its algorithm
+    /// label and stored public key bytes. Account key files are refused.
+    pub fn validate_bytes(&self, path: &Path) -> Result<(String, Vec<u8>)> {
+        self.validate_raw(path).map(|(_, label, pk)| (label, pk))
+    }
+
+    fn validate_raw(&self, path: &Path) -> Result<(Suite, String, Vec<u8>)> {
+        let bad = |m: String| ClientError::KeyFileInvalid {
+            path: path.to_path_buf(),
+            message: m,
+        };
+        let suite = self.check_common(path)?;
+        let Some(label) = &self.algorithm else {
+            return Err(bad(
+                "this is an account key file (no `algorithm` field), not a raw key file".into(),
+            ));
+        };
+        check_label(label).map_err(bad)?;
+        if !self.address.is_empty() {
+            return Err(bad("a raw key file has no address".into()));
+        }
+        let pk = hex::decode(&self.public_key).map_err(|_| bad("public_key is not hex".into()))?;
+        if pk.len() > MAX_RAW_SECRET_LEN {
+            return Err(bad("public_key too long".into()));
+        }
+        Ok((suite, label.clone(), pk))
+    }
+
+    /// Derives the key and opens the AEAD (fields already validated).
+    fn decrypt(&self, path: &Path, suite: Suite, passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        // check_common() checked the hex fields.
         let salt = hex::decode(&self.kdf.salt).unwrap_or_default();
         let nonce = hex::decode(&self.cipher.nonce).unwrap_or_default();
         let ct = hex::decode(&self.cipher.ciphertext).unwrap_or_default();
@@ -299,11 +433,18 @@ impl KeyFile {
                 message: e,
             }
         })?;
-        let plain = Zeroizing::new(open(&sym, &nonce, &self.aad(), &ct).map_err(|_| {
-            ClientError::WrongPassphrase {
+        Ok(Zeroizing::new(
+            open(&sym, &nonce, &self.aad(), &ct).map_err(|_| ClientError::WrongPassphrase {
                 name: self.name.clone(),
-            }
-        })?);
+            })?,
+        ))
+    }
+
+    /// Decrypts the private key. A wrong passphrase and a modified file both give
+    /// [`ClientError::WrongPassphrase`]: the AEAD tag cannot tell them apart.
+    pub fn open(&self, path: &Path, passphrase: &[u8]) -> Result<PrivateKey> {
+        let pk = self.validate(path)?;
+        let plain = self.decrypt(path, pk.suite(), passphrase)?;
         let key =
             PrivateKey::from_tagged_bytes(&plain).map_err(|e| ClientError::KeyFileInvalid {
                 path: path.to_path_buf(),
@@ -316,6 +457,15 @@ impl KeyFile {
             });
         }
         Ok(key)
+    }
+
+    /// Decrypts a raw key file's secret bytes. The algorithm label and public key are
+    /// authenticated, so after this succeeds [`KeyFile::algorithm`] and the stored public key
+    /// are the ones sealed; checking that the secret derives that public key is the caller's
+    /// job (this crate does not know every algorithm). Errors as [`KeyFile::open`].
+    pub fn open_bytes(&self, path: &Path, passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let (suite, _, _) = self.validate_raw(path)?;
+        self.decrypt(path, suite, passphrase)
     }
 
     /// Parses a key file's JSON.
@@ -331,8 +481,8 @@ impl KeyFile {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Reads and validates a key file from anywhere on disk.
-    pub fn read(path: &Path) -> Result<KeyFile> {
+    /// Reads a key file's JSON with a size bound, without validating it.
+    fn read_unchecked(path: &Path) -> Result<KeyFile> {
         let meta = fs::metadata(path).map_err(|e| ClientError::io(path, e))?;
         if meta.len() > 64 * 1024 {
             return Err(ClientError::KeyFileInvalid {
@@ -341,8 +491,20 @@ impl KeyFile {
             });
         }
         let text = fs::read_to_string(path).map_err(|e| ClientError::io(path, e))?;
-        let file = Self::from_json(path, &text)?;
+        Self::from_json(path, &text)
+    }
+
+    /// Reads and validates an account key file from anywhere on disk.
+    pub fn read(path: &Path) -> Result<KeyFile> {
+        let file = Self::read_unchecked(path)?;
         file.validate(path)?;
+        Ok(file)
+    }
+
+    /// Reads and validates a raw key file ([`KeyFile::seal_bytes`]) from anywhere on disk.
+    pub fn read_bytes(path: &Path) -> Result<KeyFile> {
+        let file = Self::read_unchecked(path)?;
+        file.validate_bytes(path)?;
         Ok(file)
     }
 
@@ -354,6 +516,22 @@ impl KeyFile {
             address: self.address.clone(),
             path,
         }
+    }
+}
+
+/// A raw file's algorithm label: 1-32 of `a-z 0-9 - _ .`.
+fn check_label(label: &str) -> std::result::Result<(), String> {
+    let ok = !label.is_empty()
+        && label.len() <= MAX_ALGORITHM_LABEL_LEN
+        && label.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid algorithm label {label:?}: use 1-{MAX_ALGORITHM_LABEL_LEN} of a-z 0-9 - _ ."
+        ))
     }
 }
 
@@ -687,6 +865,137 @@ mod tests {
             .unwrap()
             .0
             .is_empty());
+    }
+
+    #[test]
+    fn raw_bytes_roundtrip_both_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        for (suite, label) in [(Suite::Sm, "sm2-sm3"), (Suite::Intl, "ecdsa-p256-sha256")] {
+            let secret = [0x5a; 32];
+            let public = [0x02; 33];
+            let f = KeyFile::seal_bytes("ca.org1", suite, label, &public, &secret, b"pw", fast())
+                .unwrap();
+            assert!(f.is_raw());
+            assert_eq!(f.cipher.algorithm, cipher_name(suite));
+            let path = dir.path().join(format!("{label}.key"));
+            write_private_file(&path, f.to_json().as_bytes()).unwrap();
+            let back = KeyFile::read_bytes(&path).unwrap();
+            assert_eq!(back, f);
+            let (l, pk) = back.validate_bytes(&path).unwrap();
+            assert_eq!((l.as_str(), pk.as_slice()), (label, public.as_slice()));
+            assert_eq!(&*back.open_bytes(&path, b"pw").unwrap(), &secret);
+            assert_eq!(
+                back.open_bytes(&path, b"pX").unwrap_err().code(),
+                "keystore.wrong_passphrase"
+            );
+            // No plaintext, no address field, private file.
+            let text = fs::read_to_string(&path).unwrap();
+            assert!(!text.contains(&hex::encode(secret)));
+            assert!(!text.contains("address"));
+            assert!(text.contains(&format!("\"algorithm\": \"{label}\"")));
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+        }
+    }
+
+    #[test]
+    fn raw_and_account_files_do_not_mix() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        let raw =
+            KeyFile::seal_bytes("ca", Suite::Sm, "sm2-sm3", &[], &[1; 32], b"pw", fast()).unwrap();
+        // A raw file is not an account key: refused by open/read/import with a clear message.
+        let err = raw.open(&p, b"pw").unwrap_err();
+        assert_eq!(err.code(), "keystore.invalid_file");
+        assert!(err.to_string().contains("raw \"sm2-sm3\" key"), "{err}");
+        let ks = Keystore::new(dir.path().join("keys"));
+        assert_eq!(
+            ks.import("ca", raw.clone()).unwrap_err().code(),
+            "keystore.invalid_file"
+        );
+        // Stripping the label to pass it off as an account file, or relabelling it, breaks
+        // the AEAD (the prefix and label are bound).
+        let mut f = raw.clone();
+        f.algorithm = Some("ed25519".into());
+        assert_eq!(
+            f.open_bytes(&p, b"pw").unwrap_err().code(),
+            "keystore.wrong_passphrase"
+        );
+        let mut f = raw.clone();
+        f.public_key = hex::encode([9u8; 33]);
+        assert_eq!(
+            f.open_bytes(&p, b"pw").unwrap_err().code(),
+            "keystore.wrong_passphrase"
+        );
+        let mut f = raw.clone();
+        f.algorithm = None;
+        assert!(f.open(&p, b"pw").is_err());
+        assert_eq!(
+            f.open_bytes(&p, b"pw").unwrap_err().code(),
+            "keystore.invalid_file"
+        );
+        // An account file is not a raw file.
+        let key = PrivateKey::from_seed(Suite::Intl, &[2; 32]);
+        let acct = KeyFile::seal("a", &key, b"pw", fast()).unwrap();
+        assert_eq!(
+            acct.open_bytes(&p, b"pw").unwrap_err().code(),
+            "keystore.invalid_file"
+        );
+        // Bad inputs.
+        for label in ["", "SM2", "a b", &"x".repeat(33)] {
+            assert_eq!(
+                KeyFile::seal_bytes("k", Suite::Sm, label, &[], &[1], b"pw", fast())
+                    .unwrap_err()
+                    .code(),
+                "client.bad_input",
+                "{label:?}"
+            );
+        }
+        for secret in [&[][..], &[1u8; 129][..]] {
+            assert_eq!(
+                KeyFile::seal_bytes("k", Suite::Sm, "x", &[], secret, b"pw", fast())
+                    .unwrap_err()
+                    .code(),
+                "client.bad_input"
+            );
+        }
+        assert_eq!(
+            KeyFile::seal_bytes("k", Suite::Sm, "x", &[], &[1], b"", fast())
+                .unwrap_err()
+                .code(),
+            "keystore.no_passphrase"
+        );
+    }
+
+    #[test]
+    fn account_file_format_is_unchanged() {
+        // A file written before raw files existed (no `algorithm`) still reads and opens, and
+        // re-serializes without the new field.
+        let key = PrivateKey::from_seed(Suite::Sm, &[6; 32]);
+        let f = KeyFile::seal("old", &key, b"pw", fast()).unwrap();
+        let json = f.to_json();
+        assert!(!json.contains("null"));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                "address",
+                "cipher",
+                "kdf",
+                "name",
+                "public_key",
+                "suite",
+                "version"
+            ]
+        );
+        let p = Path::new("old.json");
+        let back = KeyFile::from_json(p, &json).unwrap();
+        assert_eq!(back.open(p, b"pw").unwrap().public_key(), key.public_key());
     }
 
     #[test]

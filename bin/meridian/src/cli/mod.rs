@@ -1,10 +1,12 @@
 //! The client side of the binary: `keys`, `tx`, `query`, `status`, all over
-//! `meridian_client` (the same SDK programs use).
+//! `meridian_client` (the same SDK programs use), and `ca`, an organisation certificate
+//! authority over `meridian_identity`.
 //!
 //! Output is for people by default and one JSON document on stdout with `--json`. Errors print
 //! as `error[<code>]: <message>` on stderr, or `{"code": ..., "message": ...}` on stdout with
 //! `--json`, and set the exit code by class (see [`EXIT_CODES`]).
 
+pub mod ca;
 pub mod keys;
 pub mod query;
 pub mod status;
