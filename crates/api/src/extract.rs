@@ -38,16 +38,29 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
     }
 }
 
-/// JSON body (size-limited by the router's `DefaultBodyLimit`).
+/// JSON object body (size-limited by the router's `DefaultBodyLimit`). Only an object is
+/// accepted: serde's derived structs would also read a positional array (`["<hex>"]`), which
+/// is not the documented shape.
 pub struct ApiJson<T>(pub T);
+
+/// The one JSON shape the API's request bodies have.
+pub(crate) fn from_object<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::code(
+            codes::BAD_BODY,
+            "the body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::code(codes::BAD_BODY, e.to_string()))
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        axum::Json::<T>::from_request(req, state)
+        let v = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(v)| ApiJson(v))
+            .map(|axum::Json(v)| v)
             .map_err(|e| {
                 let code = match &e {
                     JsonRejection::JsonSyntaxError(_) => codes::BAD_JSON,
@@ -57,7 +70,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     _ => codes::BAD_BODY,
                 };
                 ApiError::code(code, e.body_text())
-            })
+            })?;
+        from_object(v).map(ApiJson)
     }
 }
 

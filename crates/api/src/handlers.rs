@@ -207,14 +207,9 @@ fn parse_batch(content_type: &str, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError
             })
         }
         "application/json" => {
-            let b: BatchBody = serde_json::from_slice(body).map_err(|e| {
-                let code = if e.is_data() {
-                    codes::BAD_BODY
-                } else {
-                    codes::BAD_JSON
-                };
-                ApiError::code(code, e.to_string())
-            })?;
+            let v: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::code(codes::BAD_JSON, e.to_string()))?;
+            let b: BatchBody = crate::extract::from_object(v)?;
             if b.txs.len() > MAX_SUBMIT_BATCH {
                 return Err(too_many(b.txs.len()));
             }

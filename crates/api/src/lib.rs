@@ -450,7 +450,12 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                 "A finalized transaction, its receipt and its Merkle inclusion proof",
                 const { &[path("hash", "hash", "transaction id")] },
                 Resp::Json("Tx"),
-                &[codes::BAD_HASH, codes::BAD_PATH, codes::NOT_FOUND],
+                &[
+                    codes::BAD_HASH,
+                    codes::BAD_PATH,
+                    codes::NOT_FOUND,
+                    codes::TX_PENDING,
+                ],
             ),
             get(h::get_tx),
         ),
