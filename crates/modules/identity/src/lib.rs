@@ -21,13 +21,15 @@
 //! policies go through governance.
 
 mod access;
+pub mod governance;
 mod records;
 
 use meridian_execution::{Module, ModuleError, TxContext};
 use meridian_identity::{verify_chain, Certificate, Role, TrustStore};
-use meridian_types::{Call, Encode, Reader, Writer};
+use meridian_types::{Call, Decode, Encode, Reader, Writer};
 
 pub use access::IdentityAccess;
+pub use governance::{Action, Proposal, Status, Threshold};
 pub use records::*;
 
 /// Module name and key prefix.
@@ -47,6 +49,14 @@ pub mod codes {
     pub const ALREADY_REVOKED: &str = "identity.already_revoked";
     pub const BAD_ARGS: &str = "identity.bad_args";
     pub const NOT_PERMISSIONED: &str = "identity.not_permissioned";
+    pub const NO_PROPOSAL: &str = "identity.no_proposal";
+    pub const PROPOSAL_CLOSED: &str = "identity.proposal_closed";
+    pub const PROPOSAL_EXPIRED: &str = "identity.proposal_expired";
+    pub const ORG_EXISTS: &str = "identity.org_exists";
+    pub const NO_ORG: &str = "identity.no_org";
+    /// The change would break a chain invariant (no approvals needed, no organisation left,
+    /// a validator without a valid certificate, admins locked out of governance).
+    pub const INVARIANT: &str = "identity.invariant";
 }
 
 /// A call to the identity module.
@@ -56,6 +66,14 @@ pub enum IdentityCall {
     Register { cert: Vec<u8> },
     /// Revoke certificate `serial` issued by CA `ca_id`.
     Revoke { ca_id: [u8; 32], serial: Vec<u8> },
+    /// Open a governance proposal (the proposer's organisation approves it).
+    Propose {
+        action: Action,
+        threshold: Threshold,
+        deadline_blocks: u64,
+    },
+    /// Approve or reject proposal `id` for the signer's organisation.
+    Vote { id: u64, approve: bool },
 }
 
 impl IdentityCall {
@@ -63,6 +81,8 @@ impl IdentityCall {
         match self {
             IdentityCall::Register { .. } => "register",
             IdentityCall::Revoke { .. } => "revoke",
+            IdentityCall::Propose { .. } => "propose",
+            IdentityCall::Vote { .. } => "vote",
         }
     }
 
@@ -74,6 +94,19 @@ impl IdentityCall {
             IdentityCall::Revoke { ca_id, serial } => {
                 w.fixed(ca_id);
                 w.bytes(serial);
+            }
+            IdentityCall::Propose {
+                action,
+                threshold,
+                deadline_blocks,
+            } => {
+                action.encode_to(&mut w);
+                threshold.encode_to(&mut w);
+                w.u64(*deadline_blocks);
+            }
+            IdentityCall::Vote { id, approve } => {
+                w.u64(*id);
+                w.bool(*approve);
             }
         }
         Call {
@@ -98,6 +131,15 @@ impl IdentityCall {
                 serial: r
                     .bytes(meridian_identity::Serial::MAX_LEN, "revoke.serial")
                     .map_err(bad)?,
+            },
+            "propose" => IdentityCall::Propose {
+                action: Action::decode_from(&mut r).map_err(bad)?,
+                threshold: Threshold::decode_from(&mut r).map_err(bad)?,
+                deadline_blocks: r.u64("propose.deadline").map_err(bad)?,
+            },
+            "vote" => IdentityCall::Vote {
+                id: r.u64("vote.id").map_err(bad)?,
+                approve: r.bool("vote.approve").map_err(bad)?,
             },
             other => {
                 return Err(ModuleError::new(
@@ -125,6 +167,22 @@ pub enum IdentityEvent {
         ca_id: [u8; 32],
         serial: Vec<u8>,
     },
+    ProposalCreated {
+        id: u64,
+        org: String,
+        deadline_height: u64,
+    },
+    Voted {
+        id: u64,
+        org: String,
+        approve: bool,
+    },
+    ProposalExecuted {
+        id: u64,
+    },
+    ProposalRejected {
+        id: u64,
+    },
 }
 
 impl IdentityEvent {
@@ -132,6 +190,10 @@ impl IdentityEvent {
         match self {
             IdentityEvent::MemberRegistered { .. } => "member_registered",
             IdentityEvent::CertRevoked { .. } => "cert_revoked",
+            IdentityEvent::ProposalCreated { .. } => "proposal_created",
+            IdentityEvent::Voted { .. } => "voted",
+            IdentityEvent::ProposalExecuted { .. } => "proposal_executed",
+            IdentityEvent::ProposalRejected { .. } => "proposal_rejected",
         }
     }
 }
@@ -156,6 +218,23 @@ impl Encode for IdentityEvent {
                 w.fixed(ca_id);
                 w.bytes(serial);
             }
+            IdentityEvent::ProposalCreated {
+                id,
+                org,
+                deadline_height,
+            } => {
+                w.u64(*id);
+                w.str(org);
+                w.u64(*deadline_height);
+            }
+            IdentityEvent::Voted { id, org, approve } => {
+                w.u64(*id);
+                w.str(org);
+                w.bool(*approve);
+            }
+            IdentityEvent::ProposalExecuted { id } | IdentityEvent::ProposalRejected { id } => {
+                w.u64(*id)
+            }
         }
     }
 }
@@ -174,6 +253,22 @@ pub fn decode_event(kind: &str, data: &[u8]) -> Option<IdentityEvent> {
         "cert_revoked" => IdentityEvent::CertRevoked {
             ca_id: r.array("ca_id").ok()?,
             serial: r.bytes(20, "serial").ok()?,
+        },
+        "proposal_created" => IdentityEvent::ProposalCreated {
+            id: r.u64("id").ok()?,
+            org: r.string(64, "org").ok()?,
+            deadline_height: r.u64("deadline").ok()?,
+        },
+        "voted" => IdentityEvent::Voted {
+            id: r.u64("id").ok()?,
+            org: r.string(64, "org").ok()?,
+            approve: r.bool("approve").ok()?,
+        },
+        "proposal_executed" => IdentityEvent::ProposalExecuted {
+            id: r.u64("id").ok()?,
+        },
+        "proposal_rejected" => IdentityEvent::ProposalRejected {
+            id: r.u64("id").ok()?,
         },
         _ => return None,
     };
@@ -271,6 +366,7 @@ impl IdentityModule {
                 format!("only an admin of {} may revoke its certificates", ca.org),
             ));
         }
+        governance::refuse_validator_revocation(ctx, &ca_id, &serial)?;
         let key = revoked_key(&ca_id, &serial);
         if ctx.get(&key).is_some() {
             return Err(ModuleError::new(
@@ -298,6 +394,12 @@ impl Module for IdentityModule {
         match IdentityCall::decode(method, args)? {
             IdentityCall::Register { cert } => self.register(ctx, &cert),
             IdentityCall::Revoke { ca_id, serial } => self.revoke(ctx, ca_id, serial),
+            IdentityCall::Propose {
+                action,
+                threshold,
+                deadline_blocks,
+            } => governance::propose(ctx, self.suite, action, threshold, deadline_blocks),
+            IdentityCall::Vote { id, approve } => governance::vote(ctx, self.suite, id, approve),
         }
     }
 }

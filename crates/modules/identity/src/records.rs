@@ -9,6 +9,10 @@ use crate::MODULE;
 
 /// Present in certificate mode.
 pub const MODE_KEY: &str = "identity/mode";
+/// The member organisations ([`OrgList`]).
+pub const ORGS_KEY: &str = "identity/orgs";
+/// Most member organisations.
+pub const MAX_ORGS: usize = 256;
 
 fn key(kind: &str, rest: &[u8]) -> Vec<u8> {
     let mut k = format!("{MODULE}/{kind}/").into_bytes();
@@ -111,6 +115,30 @@ impl Decode for OrgRecord {
     }
 }
 
+/// The member organisations, in joining order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrgList {
+    pub orgs: Vec<String>,
+}
+impl Encode for OrgList {
+    fn encode_to(&self, w: &mut Writer) {
+        w.len(self.orgs.len());
+        for o in &self.orgs {
+            w.str(o);
+        }
+    }
+}
+impl Decode for OrgList {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let n = r.len(MAX_ORGS, "orgs")?;
+        let mut orgs = Vec::with_capacity(n);
+        for _ in 0..n {
+            orgs.push(r.string(64, "org")?);
+        }
+        Ok(OrgList { orgs })
+    }
+}
+
 /// A member's current certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRecord {
@@ -196,6 +224,8 @@ pub fn default_policies() -> Vec<(String, Vec<String>)> {
             ],
         ),
         p("identity.revoke", &["admin"]),
+        p("identity.propose", &["admin"]),
+        p("identity.vote", &["admin"]),
         p("bank.create_asset", &["admin", "member"]),
         p("bank.mint", &["admin", "member"]),
         p("bank.*", &["admin", "member", "client"]),
@@ -225,6 +255,16 @@ pub fn genesis_writes(
 ) -> Result<Vec<StateWrite>, String> {
     let mut store = TrustStore::new(suite);
     let mut out = vec![(MODE_KEY.as_bytes().to_vec(), vec![1u8])];
+    if orgs.len() > MAX_ORGS {
+        return Err(format!("at most {MAX_ORGS} organisations"));
+    }
+    out.push((
+        ORGS_KEY.as_bytes().to_vec(),
+        OrgList {
+            orgs: orgs.iter().map(|o| o.id.to_string()).collect(),
+        }
+        .encode(),
+    ));
     for o in orgs {
         let cert = Certificate::parse(o.ca_cert).map_err(|e| format!("org {}: CA: {e}", o.id))?;
         if cert.org() != Some(o.id) {

@@ -423,3 +423,198 @@ fn genesis_refuses_bad_members_and_an_open_chain_needs_no_certificates() {
     assert_eq!(out.receipts[0].code, "ok");
     assert_eq!(out.receipts[0].signer, None);
 }
+
+fn propose(action: Action, threshold: Threshold, deadline_blocks: u64) -> Call {
+    IdentityCall::Propose {
+        action,
+        threshold,
+        deadline_blocks,
+    }
+    .into_call()
+}
+
+fn vote(id: u64, approve: bool) -> Call {
+    IdentityCall::Vote { id, approve }.into_call()
+}
+
+fn proposal(w: &World, id: u64) -> Proposal {
+    meridian_types::decode_exact(&w.state.get(&governance::proposal_key(id)).unwrap()).unwrap()
+}
+
+#[test]
+fn an_organisation_joins_by_vote_and_its_members_can_then_register() {
+    let mut w = World::new();
+    let (admin1, bob, admin2) = (key(1), key(2), key(4));
+    let ca3 = ca("org3", 104);
+    let add = Action::AddOrg {
+        org: "org3".into(),
+        ca_der: ca3.certificate().to_der(),
+    };
+    // Only admins propose (policy) ...
+    let t = w.tx(&bob, propose(add.clone(), Threshold::AnyN(1), 10));
+    assert_eq!(w.block(T0 + 10, vec![t])[0], Err("auth.denied"));
+    // ... and a membership change needs a majority even if the proposal asks for less.
+    let t = w.tx(&admin1, propose(add.clone(), Threshold::AnyN(1), 10));
+    assert_eq!(w.block(T0 + 20, vec![t])[0].as_ref().unwrap().0, "ok");
+    assert_eq!(proposal(&w, 1).status, Status::Open);
+    let erin = key(8);
+    let erin_cert = issue(&ca3, &erin, "erin", Role::Admin, 40, 365);
+    let reg = |w: &mut World| {
+        let t = w.tx(
+            &erin,
+            IdentityCall::Register {
+                cert: erin_cert.to_der(),
+            }
+            .into_call(),
+        );
+        w.block(T0 + 30, vec![t])[0].as_ref().unwrap().0.clone()
+    };
+    assert_eq!(
+        reg(&mut w),
+        "cert.unknown_ca",
+        "org3's CA is not trusted yet"
+    );
+    let t = w.tx(&bob, vote(1, true));
+    assert_eq!(
+        w.block(T0 + 35, vec![t])[0],
+        Err("auth.denied"),
+        "non-admins cannot vote"
+    );
+    let t = w.tx(&admin2, vote(1, true));
+    assert_eq!(w.block(T0 + 40, vec![t])[0].as_ref().unwrap().0, "ok");
+    assert_eq!(proposal(&w, 1).status, Status::Executed);
+    assert_eq!(reg(&mut w), "ok");
+    // org3's admin now votes: three organisations, two thirds = 2.
+    let p = Action::SetPolicy {
+        call: "echo.*".into(),
+        roles: vec!["admin".into()],
+    };
+    let t = w.tx(&erin, propose(p, Threshold::TwoThirds, 10));
+    assert_eq!(w.block(T0 + 50, vec![t])[0].as_ref().unwrap().0, "ok");
+    // Bob (client) may still write until the policy passes ...
+    let t = w.tx(&bob, echo("before"));
+    assert!(w.block(T0 + 60, vec![t])[0].is_ok());
+    let t = w.tx(&admin1, vote(2, true));
+    assert_eq!(w.block(T0 + 70, vec![t])[0].as_ref().unwrap().0, "ok");
+    assert_eq!(proposal(&w, 2).status, Status::Executed);
+    // ... and is refused from the next block on.
+    let t = w.tx(&bob, echo("after"));
+    assert_eq!(w.block(T0 + 80, vec![t])[0], Err("auth.denied"));
+}
+
+#[test]
+fn deadlines_rejections_and_invariants() {
+    let mut w = World::new();
+    let (admin1, admin2) = (key(1), key(4));
+    let revoke_bob = Action::RevokeCert {
+        ca_id: *w.ca1.certificate().cert_id(Suite::Intl).as_bytes(),
+        serial: Serial::from_u64(11).unwrap().as_bytes().to_vec(),
+    };
+    // A proposal past its deadline cannot be voted on, so it never executes.
+    let t = w.tx(&admin1, propose(revoke_bob.clone(), Threshold::All, 1));
+    assert_eq!(w.block(T0 + 10, vec![t])[0].as_ref().unwrap().0, "ok");
+    w.block(T0 + 20, vec![]);
+    let t = w.tx(&admin2, vote(1, true));
+    assert_eq!(
+        w.block(T0 + 30, vec![t])[0].as_ref().unwrap().0,
+        "identity.proposal_expired"
+    );
+    assert_eq!(proposal(&w, 1).status, Status::Open);
+    let bob_revoked = revoked_key(
+        w.ca1.certificate().cert_id(Suite::Intl).as_bytes(),
+        Serial::from_u64(11).unwrap().as_bytes(),
+    );
+    assert!(w.state.get(&bob_revoked).is_none());
+    // A "no" that makes the threshold unreachable rejects it; later votes are refused.
+    let t = w.tx(&admin1, propose(revoke_bob.clone(), Threshold::All, 10));
+    w.block(T0 + 40, vec![t]);
+    let t = w.tx(&admin2, vote(2, false));
+    assert_eq!(w.block(T0 + 50, vec![t])[0].as_ref().unwrap().0, "ok");
+    assert_eq!(proposal(&w, 2).status, Status::Rejected);
+    let t = w.tx(&admin2, vote(2, true));
+    assert_eq!(
+        w.block(T0 + 60, vec![t])[0].as_ref().unwrap().0,
+        "identity.proposal_closed"
+    );
+    // Changes that would break an invariant are refused when proposed.
+    let cases = [
+        (
+            propose(revoke_bob.clone(), Threshold::AnyN(0), 10),
+            "identity.invariant",
+        ),
+        (
+            propose(
+                Action::SetPolicy {
+                    call: "identity.*".into(),
+                    roles: vec!["client".into()],
+                },
+                Threshold::Majority,
+                10,
+            ),
+            "identity.invariant",
+        ),
+        (
+            propose(
+                Action::SetPolicy {
+                    call: "echo.*".into(),
+                    roles: vec![],
+                },
+                Threshold::Majority,
+                10,
+            ),
+            "identity.invariant",
+        ),
+        (
+            propose(
+                Action::RemoveOrg { org: "org9".into() },
+                Threshold::Majority,
+                10,
+            ),
+            "identity.no_org",
+        ),
+        (
+            propose(
+                Action::AddOrg {
+                    org: "org1".into(),
+                    ca_der: w.ca1.certificate().to_der(),
+                },
+                Threshold::Majority,
+                10,
+            ),
+            "identity.org_exists",
+        ),
+        (vote(99, true), "identity.no_proposal"),
+    ];
+    for (call, code) in cases {
+        let t = w.tx(&admin1, call);
+        assert_eq!(w.block(T0 + 70, vec![t])[0].as_ref().unwrap().0, code);
+    }
+    // Removing an organisation by vote distrusts its CA: its members can no longer transact.
+    let t = w.tx(
+        &admin1,
+        propose(
+            Action::RemoveOrg { org: "org2".into() },
+            Threshold::Majority,
+            10,
+        ),
+    );
+    w.block(T0 + 80, vec![t]);
+    let t = w.tx(&admin2, vote(3, true));
+    assert_eq!(w.block(T0 + 90, vec![t])[0].as_ref().unwrap().0, "ok");
+    assert_eq!(proposal(&w, 3).status, Status::Executed);
+    let t = w.tx(&admin2, echo("gone"));
+    assert_eq!(w.block(T0 + 100, vec![t])[0], Err("cert.unknown_ca"));
+    // The last organisation cannot leave.
+    let t = w.tx(
+        &admin1,
+        propose(
+            Action::RemoveOrg { org: "org1".into() },
+            Threshold::Majority,
+            10,
+        ),
+    );
+    assert_eq!(
+        w.block(T0 + 110, vec![t])[0].as_ref().unwrap().0,
+        "identity.invariant"
+    );
+}

@@ -1,0 +1,596 @@
+//! Alliance governance (seed 004): organisation admins propose and vote on membership and
+//! permission changes; a proposal executes in the block where it reaches its threshold, and can
+//! no longer be voted on or executed after its deadline.
+//!
+//! Each organisation has one vote, cast by any of its admins (a later vote of the same
+//! organisation replaces its earlier one). The proposer's organisation votes yes by proposing.
+//! Membership changes (adding or removing an organisation, trusting a CA) need at least a
+//! majority of organisations whatever threshold the proposal names.
+
+use meridian_execution::{ModuleError, TxContext};
+use meridian_identity::{Certificate, Role, TrustStore};
+use meridian_types::{decode_exact, CodecError, Decode, Encode, Reader, Writer};
+
+use crate::records::*;
+use crate::{cert_error, codes, IdentityEvent, MODULE};
+
+/// Longest voting period, in blocks.
+pub const MAX_DEADLINE_BLOCKS: u64 = 1_000_000;
+
+fn gov_key(rest: &[u8]) -> Vec<u8> {
+    let mut k = format!("{MODULE}/gov/").into_bytes();
+    k.extend_from_slice(rest);
+    k
+}
+/// Next proposal id.
+pub fn next_proposal_key() -> Vec<u8> {
+    gov_key(b"next")
+}
+pub fn proposal_key(id: u64) -> Vec<u8> {
+    let mut rest = b"proposal/".to_vec();
+    rest.extend_from_slice(&id.to_be_bytes());
+    gov_key(&rest)
+}
+
+/// How many organisations must approve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threshold {
+    /// More than half.
+    Majority,
+    /// At least two thirds.
+    TwoThirds,
+    /// Every organisation.
+    All,
+    /// At least `n` organisations (`1 <= n`).
+    AnyN(u32),
+}
+
+impl Threshold {
+    /// Approvals needed out of `orgs` organisations (never zero).
+    pub fn required(self, orgs: usize) -> usize {
+        let n = match self {
+            Threshold::Majority => orgs / 2 + 1,
+            Threshold::TwoThirds => (2 * orgs).div_ceil(3),
+            Threshold::All => orgs,
+            Threshold::AnyN(n) => n as usize,
+        };
+        n.clamp(1, orgs.max(1))
+    }
+}
+
+/// What a proposal does when it passes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A new member organisation with its CA certificate (DER).
+    AddOrg { org: String, ca_der: Vec<u8> },
+    /// Remove an organisation and distrust its CAs (refused while it runs a validator).
+    RemoveOrg { org: String },
+    /// Trust a third-party CA (DER) to vouch for members of `org`.
+    TrustCa { org: String, ca_der: Vec<u8> },
+    /// Roles allowed to send `call` (`<module>.<method>` or `<module>.*`).
+    SetPolicy { call: String, roles: Vec<String> },
+    /// Put a certificate on the revocation list.
+    RevokeCert { ca_id: [u8; 32], serial: Vec<u8> },
+}
+
+impl Action {
+    fn changes_membership(&self) -> bool {
+        matches!(
+            self,
+            Action::AddOrg { .. } | Action::RemoveOrg { .. } | Action::TrustCa { .. }
+        )
+    }
+}
+
+impl Encode for Action {
+    fn encode_to(&self, w: &mut Writer) {
+        match self {
+            Action::AddOrg { org, ca_der } => {
+                w.u8(1);
+                w.str(org);
+                w.bytes(ca_der);
+            }
+            Action::RemoveOrg { org } => {
+                w.u8(2);
+                w.str(org);
+            }
+            Action::TrustCa { org, ca_der } => {
+                w.u8(3);
+                w.str(org);
+                w.bytes(ca_der);
+            }
+            Action::SetPolicy { call, roles } => {
+                w.u8(4);
+                w.str(call);
+                w.len(roles.len());
+                for r in roles {
+                    w.str(r);
+                }
+            }
+            Action::RevokeCert { ca_id, serial } => {
+                w.u8(5);
+                w.fixed(ca_id);
+                w.bytes(serial);
+            }
+        }
+    }
+}
+
+impl Decode for Action {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let der = meridian_identity::MAX_CERT_DER_LEN;
+        Ok(match r.u8("action.kind")? {
+            1 => Action::AddOrg {
+                org: r.string(64, "action.org")?,
+                ca_der: r.bytes(der, "action.ca")?,
+            },
+            2 => Action::RemoveOrg {
+                org: r.string(64, "action.org")?,
+            },
+            3 => Action::TrustCa {
+                org: r.string(64, "action.org")?,
+                ca_der: r.bytes(der, "action.ca")?,
+            },
+            4 => {
+                let call = r.string(65, "action.call")?;
+                let n = r.len(16, "action.roles")?;
+                let mut roles = Vec::with_capacity(n);
+                for _ in 0..n {
+                    roles.push(r.string(meridian_identity::MAX_ROLE_LEN, "action.role")?);
+                }
+                Action::SetPolicy { call, roles }
+            }
+            5 => Action::RevokeCert {
+                ca_id: r.array("action.ca_id")?,
+                serial: r.bytes(meridian_identity::Serial::MAX_LEN, "action.serial")?,
+            },
+            _ => return Err(CodecError::Invalid("action.kind")),
+        })
+    }
+}
+
+impl Encode for Threshold {
+    fn encode_to(&self, w: &mut Writer) {
+        match self {
+            Threshold::Majority => w.u8(1),
+            Threshold::TwoThirds => w.u8(2),
+            Threshold::All => w.u8(3),
+            Threshold::AnyN(n) => {
+                w.u8(4);
+                w.u32(*n);
+            }
+        }
+    }
+}
+
+impl Decode for Threshold {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(match r.u8("threshold")? {
+            1 => Threshold::Majority,
+            2 => Threshold::TwoThirds,
+            3 => Threshold::All,
+            4 => Threshold::AnyN(r.u32("threshold.n")?),
+            _ => return Err(CodecError::Invalid("threshold")),
+        })
+    }
+}
+
+/// Where a proposal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Open,
+    Executed,
+    Rejected,
+}
+
+/// A proposal as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proposal {
+    pub id: u64,
+    pub proposer_org: String,
+    pub action: Action,
+    pub threshold: Threshold,
+    /// Last height at which votes count.
+    pub deadline_height: u64,
+    /// One entry per organisation: (org, approve).
+    pub votes: Vec<(String, bool)>,
+    pub status: Status,
+}
+
+impl Encode for Proposal {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u64(self.id);
+        w.str(&self.proposer_org);
+        self.action.encode_to(w);
+        self.threshold.encode_to(w);
+        w.u64(self.deadline_height);
+        w.len(self.votes.len());
+        for (org, yes) in &self.votes {
+            w.str(org);
+            w.bool(*yes);
+        }
+        w.u8(match self.status {
+            Status::Open => 0,
+            Status::Executed => 1,
+            Status::Rejected => 2,
+        });
+    }
+}
+
+impl Decode for Proposal {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let id = r.u64("proposal.id")?;
+        let proposer_org = r.string(64, "proposal.org")?;
+        let action = Action::decode_from(r)?;
+        let threshold = Threshold::decode_from(r)?;
+        let deadline_height = r.u64("proposal.deadline")?;
+        let n = r.len(MAX_ORGS, "proposal.votes")?;
+        let mut votes = Vec::with_capacity(n);
+        for _ in 0..n {
+            votes.push((r.string(64, "vote.org")?, r.bool("vote.yes")?));
+        }
+        let status = match r.u8("proposal.status")? {
+            0 => Status::Open,
+            1 => Status::Executed,
+            2 => Status::Rejected,
+            _ => return Err(CodecError::Invalid("proposal.status")),
+        };
+        Ok(Proposal {
+            id,
+            proposer_org,
+            action,
+            threshold,
+            deadline_height,
+            votes,
+            status,
+        })
+    }
+}
+
+fn err(code: &'static str, msg: impl Into<String>) -> ModuleError {
+    ModuleError::new(code, msg)
+}
+
+fn corrupt(what: &str, e: CodecError) -> ModuleError {
+    err("identity.corrupt", format!("stored {what}: {e}"))
+}
+
+/// The organisation of the signer, who must be an admin.
+fn admin_org(ctx: &TxContext<'_>) -> Result<String, ModuleError> {
+    let me = ctx
+        .get(&member_key(&ctx.sender))
+        .ok_or_else(|| err(codes::NOT_ADMIN, "signer is not a member"))
+        .and_then(|raw| MemberRecord::decode_exact(&raw))?;
+    let cert = Certificate::from_der(&me.der).map_err(cert_error)?;
+    match (cert.role(), cert.org()) {
+        (Ok(Role::Admin), Some(org)) => Ok(org.to_string()),
+        _ => Err(err(
+            codes::NOT_ADMIN,
+            "only organisation admins propose and vote",
+        )),
+    }
+}
+
+fn load_orgs(ctx: &TxContext<'_>) -> Result<OrgList, ModuleError> {
+    ctx.get(ORGS_KEY.as_bytes())
+        .map(|raw| decode_exact::<OrgList>(&raw).map_err(|e| corrupt("org list", e)))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+fn load(ctx: &TxContext<'_>, id: u64) -> Result<Proposal, ModuleError> {
+    ctx.get(&proposal_key(id))
+        .ok_or_else(|| err(codes::NO_PROPOSAL, format!("no proposal {id}")))
+        .and_then(|raw| decode_exact(&raw).map_err(|e| corrupt("proposal", e)))
+}
+
+/// Checks an action can apply to the current state (so a proposal that could never execute is
+/// refused up front, and one whose premise changed fails at execution).
+fn check(
+    ctx: &TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    a: &Action,
+) -> Result<(), ModuleError> {
+    let orgs = load_orgs(ctx)?;
+    match a {
+        Action::AddOrg { org, ca_der } => {
+            if !meridian_identity::is_valid_org_id(org) {
+                return Err(err(codes::BAD_ARGS, format!("{org} is not a valid org id")));
+            }
+            if orgs.orgs.iter().any(|o| o == org) {
+                return Err(err(codes::ORG_EXISTS, format!("{org} is already a member")));
+            }
+            let ca = Certificate::from_der(ca_der).map_err(cert_error)?;
+            if ca.org() != Some(org.as_str()) {
+                return Err(err(
+                    codes::BAD_ARGS,
+                    "the CA certificate's O is not the org id",
+                ));
+            }
+            TrustStore::new(suite).add_org_ca(ca).map_err(cert_error)?;
+        }
+        Action::RemoveOrg { org } => {
+            if !orgs.orgs.iter().any(|o| o == org) {
+                return Err(err(codes::NO_ORG, format!("{org} is not a member")));
+            }
+            if orgs.orgs.len() == 1 {
+                return Err(err(codes::INVARIANT, "the last organisation cannot leave"));
+            }
+            if validator_orgs(ctx)?.iter().any(|o| o == org) {
+                return Err(err(
+                    codes::INVARIANT,
+                    format!("{org} runs a validator; remove the validator first"),
+                ));
+            }
+        }
+        Action::TrustCa { org, ca_der } => {
+            if !orgs.orgs.iter().any(|o| o == org) {
+                return Err(err(codes::NO_ORG, format!("{org} is not a member")));
+            }
+            let ca = Certificate::from_der(ca_der).map_err(cert_error)?;
+            TrustStore::new(suite)
+                .add_third_party_ca(ca, org)
+                .map_err(cert_error)?;
+        }
+        Action::SetPolicy { call, roles } => {
+            let ok_call = call
+                .split_once('.')
+                .is_some_and(|(m, f)| !m.is_empty() && !f.is_empty() && call.len() <= 65);
+            if !ok_call {
+                return Err(err(
+                    codes::BAD_ARGS,
+                    "call must be <module>.<method> or <module>.*",
+                ));
+            }
+            if roles.is_empty() {
+                return Err(err(
+                    codes::INVARIANT,
+                    "a policy must allow at least one role",
+                ));
+            }
+            for r in roles {
+                r.parse::<Role>().map_err(cert_error)?;
+            }
+            if call.starts_with("identity.") && !roles.iter().any(|r| r == "admin") {
+                return Err(err(
+                    codes::INVARIANT,
+                    "admins must keep access to identity calls (governance would lock itself out)",
+                ));
+            }
+        }
+        Action::RevokeCert { ca_id, serial } => {
+            if ctx.get(&ca_key(ca_id)).is_none() {
+                return Err(err(codes::UNKNOWN_CA, "no trusted CA with this id"));
+            }
+            refuse_validator_revocation(ctx, ca_id, serial)?;
+        }
+    }
+    Ok(())
+}
+
+/// Organisations of the current validators (from their registered certificates).
+fn validator_orgs(ctx: &TxContext<'_>) -> Result<Vec<String>, ModuleError> {
+    Ok(validator_certs(ctx)?.into_iter().map(|v| v.0).collect())
+}
+
+/// A validator's certificate: (org, issuing CA id, serial).
+pub(crate) type ValidatorCert = (String, [u8; 32], Vec<u8>);
+
+/// (org, issuing CA id, serial) of every current validator's registered certificate.
+pub(crate) fn validator_certs(
+    ctx: &TxContext<'_>,
+) -> Result<Vec<ValidatorCert>, ModuleError> {
+    let Some(raw) = ctx.get(b"chain/validators") else {
+        return Ok(Vec::new());
+    };
+    let mut r = Reader::new(&raw);
+    let n = r
+        .len(1024, "validators")
+        .map_err(|e| corrupt("validators", e))?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let _name = r.string(64, "name").map_err(|e| corrupt("validators", e))?;
+        let key = r.bytes(65, "key").map_err(|e| corrupt("validators", e))?;
+        if let Some(m) = ctx.get(&member_key(&ctx.address_of(&key))) {
+            let m = MemberRecord::decode_exact(&m)?;
+            if let Ok(c) = Certificate::from_der(&m.der) {
+                let org = c.org().unwrap_or_default().to_string();
+                out.push((org, m.ca_id, c.serial().as_bytes().to_vec()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A validator's certificate cannot be revoked while it validates (every validator must hold
+/// a valid certificate); replace the validator first.
+pub(crate) fn refuse_validator_revocation(
+    ctx: &TxContext<'_>,
+    ca_id: &[u8; 32],
+    serial: &[u8],
+) -> Result<(), ModuleError> {
+    if validator_certs(ctx)?
+        .iter()
+        .any(|(_, c, s)| c == ca_id && s.as_slice() == serial)
+    {
+        return Err(err(
+            codes::INVARIANT,
+            "this is a validator's certificate; rotate or replace the validator first",
+        ));
+    }
+    Ok(())
+}
+
+fn apply(ctx: &mut TxContext<'_>, a: &Action) -> Result<(), ModuleError> {
+    let mut orgs = load_orgs(ctx)?;
+    match a {
+        Action::AddOrg { org, ca_der } | Action::TrustCa { org, ca_der } => {
+            let third_party = matches!(a, Action::TrustCa { .. });
+            let suite_hash = ctx.hash(ca_der);
+            let rec = CaRecord {
+                org: org.clone(),
+                third_party,
+                der: ca_der.clone(),
+            };
+            ctx.set(ca_key(&suite_hash), rec.encode())?;
+            let mut index = ctx
+                .get(&org_key(org))
+                .map(|raw| OrgRecord::decode_exact(&raw))
+                .transpose()?
+                .unwrap_or_default();
+            if !index.cas.contains(&suite_hash) {
+                index.cas.push(suite_hash);
+            }
+            ctx.set(org_key(org), index.encode())?;
+            if !third_party {
+                orgs.orgs.push(org.clone());
+                ctx.set(ORGS_KEY.as_bytes().to_vec(), orgs.encode())?;
+            }
+        }
+        Action::RemoveOrg { org } => {
+            if let Some(raw) = ctx.get(&org_key(org)) {
+                for ca in OrgRecord::decode_exact(&raw)?.cas {
+                    ctx.delete(ca_key(&ca))?;
+                }
+            }
+            ctx.delete(org_key(org))?;
+            orgs.orgs.retain(|o| o != org);
+            ctx.set(ORGS_KEY.as_bytes().to_vec(), orgs.encode())?;
+        }
+        Action::SetPolicy { call, roles } => {
+            ctx.set(
+                policy_key(call),
+                Policy {
+                    roles: roles.clone(),
+                }
+                .encode(),
+            )?;
+        }
+        Action::RevokeCert { ca_id, serial } => {
+            ctx.set(
+                revoked_key(ca_id, serial),
+                ctx.height.to_be_bytes().to_vec(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `identity.propose`.
+pub(crate) fn propose(
+    ctx: &mut TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    action: Action,
+    threshold: Threshold,
+    deadline_blocks: u64,
+) -> Result<(), ModuleError> {
+    let org = admin_org(ctx)?;
+    if deadline_blocks == 0 || deadline_blocks > MAX_DEADLINE_BLOCKS {
+        return Err(err(
+            codes::BAD_ARGS,
+            format!("deadline must be 1..={MAX_DEADLINE_BLOCKS} blocks"),
+        ));
+    }
+    if let Threshold::AnyN(0) = threshold {
+        return Err(err(codes::INVARIANT, "a threshold of zero approvals"));
+    }
+    check(ctx, suite, &action)?;
+    let id = ctx
+        .get(&next_proposal_key())
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map_or(1, u64::from_be_bytes);
+    ctx.set(next_proposal_key(), (id + 1).to_be_bytes().to_vec())?;
+    let p = Proposal {
+        id,
+        proposer_org: org.clone(),
+        action,
+        threshold,
+        deadline_height: ctx.height + deadline_blocks,
+        votes: Vec::new(),
+        status: Status::Open,
+    };
+    let ev = IdentityEvent::ProposalCreated {
+        id,
+        org,
+        deadline_height: p.deadline_height,
+    };
+    ctx.emit(ev.kind(), ev.encode())?;
+    // The proposer's organisation approves by proposing.
+    record_vote(ctx, suite, p, true)
+}
+
+/// `identity.vote`.
+pub(crate) fn vote(
+    ctx: &mut TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    id: u64,
+    approve: bool,
+) -> Result<(), ModuleError> {
+    let p = load(ctx, id)?;
+    if p.status != Status::Open {
+        return Err(err(
+            codes::PROPOSAL_CLOSED,
+            format!("proposal {id} is closed"),
+        ));
+    }
+    if ctx.height > p.deadline_height {
+        return Err(err(
+            codes::PROPOSAL_EXPIRED,
+            format!("proposal {id} expired at height {}", p.deadline_height),
+        ));
+    }
+    record_vote(ctx, suite, p, approve)
+}
+
+fn record_vote(
+    ctx: &mut TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    mut p: Proposal,
+    approve: bool,
+) -> Result<(), ModuleError> {
+    let org = admin_org(ctx)?;
+    let orgs = load_orgs(ctx)?;
+    if !orgs.orgs.iter().any(|o| o == &org) {
+        return Err(err(
+            codes::NO_ORG,
+            format!("{org} is not a member organisation"),
+        ));
+    }
+    p.votes.retain(|(o, _)| o != &org);
+    p.votes.push((org.clone(), approve));
+    let ev = IdentityEvent::Voted {
+        id: p.id,
+        org,
+        approve,
+    };
+    ctx.emit(ev.kind(), ev.encode())?;
+    // Only votes of current members count.
+    let members = orgs.orgs.len();
+    let yes = p
+        .votes
+        .iter()
+        .filter(|(o, y)| *y && orgs.orgs.contains(o))
+        .count();
+    let no = p
+        .votes
+        .iter()
+        .filter(|(o, y)| !*y && orgs.orgs.contains(o))
+        .count();
+    let mut need = p.threshold.required(members);
+    if p.action.changes_membership() {
+        need = need.max(Threshold::Majority.required(members));
+    }
+    if yes >= need {
+        // The premise is re-checked: state may have changed since the proposal.
+        check(ctx, suite, &p.action)?;
+        apply(ctx, &p.action)?;
+        p.status = Status::Executed;
+        let ev = IdentityEvent::ProposalExecuted { id: p.id };
+        ctx.emit(ev.kind(), ev.encode())?;
+    } else if members - no < need {
+        p.status = Status::Rejected;
+        let ev = IdentityEvent::ProposalRejected { id: p.id };
+        ctx.emit(ev.kind(), ev.encode())?;
+    }
+    ctx.set(proposal_key(p.id), p.encode())
+}
