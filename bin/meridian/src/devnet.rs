@@ -38,6 +38,16 @@ pub struct DevnetArgs {
     /// Give up if the network has not finalized a block within this many seconds.
     #[arg(long, default_value_t = 120)]
     pub ready_timeout_secs: u64,
+    /// A new devnet runs in certificate mode (`meridian init --certs`): one CA per org under
+    /// <data-dir>/org<i>/ca/, consensus and admin certificates in the genesis, the admin keys
+    /// in the key store <data-dir>/keys/ (`--keys-dir devnet/keys --from org0-admin`). The
+    /// passphrase of the CA and admin keys: --passphrase-file FILE, else $MERIDIAN_PASSPHRASE,
+    /// else a terminal prompt; it is never written to disk. Ignored when resuming.
+    #[arg(long)]
+    pub certs: bool,
+    /// With --certs: read the passphrase from this file (first line).
+    #[arg(long, value_name = "FILE", requires = "certs")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 fn node_configs(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -115,10 +125,15 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
     let mut configs = node_configs(&args.data_dir)?;
     if configs.is_empty() {
         println!(
-            "creating a {}-validator `{}` devnet in {}",
+            "creating a {}-validator `{}` devnet in {}{}",
             args.validators,
             args.suite,
-            args.data_dir.display()
+            args.data_dir.display(),
+            if args.certs {
+                " (certificate mode; admin keys in <data-dir>/keys)"
+            } else {
+                ""
+            }
         );
         configs = init::run(&InitArgs {
             orgs: args.validators,
@@ -128,6 +143,8 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
             host: [127, 0, 0, 1].into(),
             p2p_port: args.p2p_port,
             api_port: args.api_port,
+            certs: args.certs,
+            passphrase_file: args.passphrase_file.clone(),
         })?;
     } else {
         println!(

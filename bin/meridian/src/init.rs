@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use meridian_crypto::{PrivateKey, Suite};
-use meridian_node::{Genesis, GenesisValidator};
+use meridian_node::{Genesis, GenesisOrg, GenesisPolicy, GenesisValidator};
 
 use crate::config::{
     ApiConfig, ConsensusConfig, LimitsConfig, LogConfig, NodeConfig, P2pConfig, PeerConfig,
@@ -35,6 +35,97 @@ pub struct InitArgs {
     /// First API port; node i uses base + i.
     #[arg(long, default_value_t = 8600)]
     pub api_port: u16,
+    /// Certificate mode: create an organisation CA per org (OUT/org<i>/ca/, as `meridian ca
+    /// init`: sm2 on `sm`, ed25519 on `intl`), issue each node's `consensus` certificate and an
+    /// `admin` certificate for a new admin key (OUT/org<i>/admin.key, also stored in the key
+    /// store OUT/keys/ as `org<i>-admin`), and list orgs, members and the default policies in
+    /// the genesis. The passphrase (of the CA keys and the admin keys) comes from
+    /// --passphrase-file, else $MERIDIAN_PASSPHRASE, else a terminal prompt; it is never written.
+    #[arg(long)]
+    pub certs: bool,
+    /// With --certs: read the passphrase from this file (first line).
+    #[arg(long, value_name = "FILE", requires = "certs")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// Key store directory (under OUT) that `init --certs` puts the admin keys in.
+pub const KEYS_DIR: &str = "keys";
+
+/// What `--certs` adds to the genesis: orgs, member certificates (PEM) and policies.
+type CertGenesis = (Vec<GenesisOrg>, Vec<String>, Vec<GenesisPolicy>);
+
+/// `--certs`: one CA per org, the nodes' consensus certificates and one admin each.
+fn make_certs(
+    args: &InitArgs,
+    suite: Suite,
+    names: &[String],
+    keys: &[PrivateKey],
+) -> Result<CertGenesis> {
+    use crate::cli::ca;
+    use meridian_identity::{Algorithm, PublicKeyInfo, Role};
+    let opts = crate::cli::KeyOpts {
+        keys_dir: None,
+        passphrase_file: args.passphrase_file.clone(),
+    };
+    let pass = opts
+        .passphrase("New passphrase for the CA and admin keys: ", true)
+        .map_err(|e| anyhow::anyhow!("--certs needs a passphrase: {e}"))?;
+    if pass.is_empty() {
+        bail!("--certs: the passphrase must not be empty");
+    }
+    let alg = match suite {
+        Suite::Sm => Algorithm::Sm2Sm3,
+        Suite::Intl => Algorithm::Ed25519,
+    };
+    let keystore = meridian_client::Keystore::new(args.out.join(KEYS_DIR));
+    let mut rng = rand::rng();
+    let (mut orgs, mut members) = (Vec::new(), Vec::new());
+    for (i, name) in names.iter().enumerate() {
+        let dir = args.out.join(name);
+        let ca_dir = dir.join("ca");
+        let ca = ca::init_org_ca(name, alg, &ca_dir, 3650, &pass)?;
+        orgs.push(GenesisOrg {
+            id: name.clone(),
+            ca_cert: ca
+                .certificate()
+                .to_pem()
+                .map_err(|e| anyhow::anyhow!("{name}: CA certificate: {e}"))?,
+        });
+        let node_pk = PublicKeyInfo::from(keys[i].public_key());
+        members.push(ca::issue_member(
+            &ca,
+            &ca_dir,
+            name,
+            Role::Consensus,
+            node_pk,
+            3650,
+        )?);
+        let admin = PrivateKey::generate(suite, &mut rng);
+        let admin_name = format!("{name}-admin");
+        let file = meridian_client::KeyFile::seal(
+            &admin_name,
+            &admin,
+            pass.as_bytes(),
+            meridian_client::KdfParams::default(),
+        )?;
+        let admin_path = dir.join("admin.key");
+        meridian_client::keystore::write_private_file(&admin_path, file.to_json().as_bytes())?;
+        keystore.import_keyfile(&admin_name, &admin_path)?;
+        let admin_pk = PublicKeyInfo::from(admin.public_key());
+        members.push(ca::issue_member(
+            &ca,
+            &ca_dir,
+            &admin_name,
+            Role::Admin,
+            admin_pk,
+            3650,
+        )?);
+    }
+    let policies = meridian_identity_module::default_policies()
+        .into_iter()
+        .map(|(call, roles)| GenesisPolicy { call, roles })
+        .collect();
+    Ok((orgs, members, policies))
 }
 
 /// Writes a secret with owner-only permissions.
@@ -81,6 +172,12 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
             genesis_path.display()
         );
     }
+    if args.certs && args.out.join(KEYS_DIR).exists() {
+        bail!(
+            "{} already exists: choose another --out or delete it",
+            args.out.join(KEYS_DIR).display()
+        );
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut rng = rand::rng();
@@ -99,6 +196,14 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
             address: SocketAddr::new(args.host, port(args.p2p_port, i)?),
         });
     }
+    for n in &names {
+        std::fs::create_dir_all(args.out.join(n))?;
+    }
+    let (orgs, members, policies) = if args.certs {
+        make_certs(args, suite, &names, &keys)?
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -114,9 +219,9 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
                 public_key: p.public_key.clone(),
             })
             .collect(),
-        orgs: Vec::new(),
-        members: Vec::new(),
-        policies: Vec::new(),
+        orgs,
+        members,
+        policies,
     };
     genesis.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&genesis_path, toml::to_string_pretty(&genesis)?)?;

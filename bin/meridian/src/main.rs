@@ -63,6 +63,16 @@ fn main() -> Result<()> {
             for c in configs {
                 println!("node config: {}", c.display());
             }
+            if args.certs {
+                for i in 0..args.orgs {
+                    println!(
+                        "org{i}: CA {}, admin key {} (key store {}, name org{i}-admin)",
+                        args.out.join(format!("org{i}/ca")).display(),
+                        args.out.join(format!("org{i}/admin.key")).display(),
+                        args.out.join(init::KEYS_DIR).display()
+                    );
+                }
+            }
             Ok(())
         }
         Command::Node { config } => node::run(&config),

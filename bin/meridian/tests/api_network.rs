@@ -106,6 +106,10 @@ const BAD_GETS: &[(&str, &str)] = &[
     ("api.not_found",    "/v1/bank/assets/CNY?height=999999999"),
     ("api.not_found",    "/v1/notary/{zeros}?height=999999999"),
     ("api.not_found",    "/v1/validators?height=999999999"),
+    ("api.not_found",    "/v1/identity/members/{address}"),
+    ("api.not_found",    "/v1/identity/policies/bank.mint?height=999999999"),
+    ("api.bad_address",  "/v1/identity/members/0x12"),
+    ("api.bad_path",     "/v1/identity/policies/nodot"),
     ("api.bad_hash",     "/v1/txs/xyz"),
     ("api.bad_hash",     "/v1/txs/abcd"),
     ("api.bad_hash",     "/v1/blocks/by-hash/12"),
@@ -1319,6 +1323,25 @@ fn every_endpoint() {
     );
     assert_eq!(absent["record"], Value::Null);
     assert!(verify_state(&absent, n0).is_none());
+
+    // Identity on an open chain: a policy answers (every role, rule `open`, with the proof
+    // that the chain has no certificate mode); members are 404 (see BAD_GETS; the 200 schema
+    // is validated by tests/certs.rs on a certificate-mode chain).
+    let pol = c.get(n2, "/v1/identity/policies/bank.create_asset");
+    assert_eq!(pol["call"], "bank.create_asset");
+    assert_eq!(pol["mode"], "open");
+    assert_eq!(pol["rule"], "open");
+    assert_eq!(pol["policy"], Value::Null);
+    assert!(pol["roles"].as_array().unwrap().contains(&json!("client")));
+    assert!(
+        verify_state(&pol, n0).is_none(),
+        "open: no identity/mode key"
+    );
+    let a = n1.get(&format!("/v1/identity/members/{alice_addr}"));
+    assert_error("a member on an open chain", &a, "api.not_found");
+    // Exercised: its 200 answer is validated against the schema by tests/certs.rs.
+    c.seen
+        .insert(("/v1/identity/members/{address}".into(), "get".into()));
 
     // Batches: binary to node 1 (one bad signature among them), JSON to node 2 (one tx that
     // does not decode); one outcome per transaction, in order; then all final.

@@ -546,6 +546,136 @@ pub(crate) async fn notary_record(
     .await
 }
 
+pub(crate) async fn identity_member(
+    State(s): State<AppState>,
+    ApiPath(address): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<MemberView> {
+    use meridian_identity_module as idm;
+    let addr = parse_address(&address)?;
+    read(&s, move |l| {
+        let mode = state_at(l, idm::MODE_KEY.as_bytes(), q.height)?;
+        if mode.value.is_none() {
+            return Err(ApiError::code(
+                codes::NOT_FOUND,
+                "this chain is open (no organisations): it has no members",
+            ));
+        }
+        let state = state_at(l, &idm::member_key(&addr), Some(mode.height))?;
+        let member = match value_of(&state)? {
+            None => None,
+            Some(v) => {
+                let m = idm::MemberRecord::decode_exact(&v)
+                    .map_err(|e| corrupt("member", e.message))?;
+                let cert = meridian_identity::Certificate::from_der(&m.der)
+                    .map_err(|e| corrupt("member certificate", e))?;
+                let revoked_key = idm::revoked_key(&m.ca_id, cert.serial().as_bytes());
+                let revoked = state_at(l, &revoked_key, Some(mode.height))?
+                    .value
+                    .is_some();
+                Some(MemberInfo {
+                    cert_pem: cert
+                        .to_pem()
+                        .map_err(|e| corrupt("member certificate", e))?,
+                    org: cert.org().unwrap_or_default().to_string(),
+                    role: cert.role().map(|r| r.to_string()).unwrap_or_default(),
+                    name: cert.name().unwrap_or_default().to_string(),
+                    cert_id: hex::encode(m.cert_id),
+                    ca_id: hex::encode(m.ca_id),
+                    serial: cert.serial().to_hex(),
+                    not_before: cert.not_before(),
+                    not_after: cert.not_after(),
+                    revoked,
+                    revoked_key: hex::encode(revoked_key),
+                })
+            }
+        };
+        Ok(Json(MemberView {
+            address: addr.to_string(),
+            member,
+            state,
+        }))
+    })
+    .await
+}
+
+/// `<module>.<method>`: 1-64 of `a-z 0-9 _` each side.
+fn parse_call(s: &str) -> Result<(String, String), ApiError> {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 64
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    match s.split_once('.') {
+        Some((m, f)) if part(m) && part(f) => Ok((m.to_string(), f.to_string())),
+        _ => Err(ApiError::code(
+            codes::BAD_PATH,
+            "call must be <module>.<method> (a-z 0-9 _), e.g. bank.transfer",
+        )),
+    }
+}
+
+pub(crate) async fn identity_policy(
+    State(s): State<AppState>,
+    ApiPath(call): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<PolicyView> {
+    use meridian_identity_module as idm;
+    let (module, method) = parse_call(&call)?;
+    read(&s, move |l| {
+        let call = format!("{module}.{method}");
+        let mode = state_at(l, idm::MODE_KEY.as_bytes(), q.height)?;
+        let h = Some(mode.height);
+        if mode.value.is_none() {
+            return Ok(Json(PolicyView {
+                call,
+                mode: "open".into(),
+                roles: [
+                    "admin",
+                    "consensus",
+                    "member",
+                    "client",
+                    "regulator",
+                    "auditor",
+                ]
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+                rule: "open".into(),
+                policy: None,
+                state: mode,
+            }));
+        }
+        let wide = format!("{module}.*");
+        let mut last = None;
+        for (rule, key) in [("call", &call), ("module", &wide)] {
+            let state = state_at(l, &idm::policy_key(key), h)?;
+            if let Some(v) = value_of(&state)? {
+                let p = idm::Policy::decode_exact(&v).map_err(|e| corrupt("policy", e.message))?;
+                return Ok(Json(PolicyView {
+                    call: call.clone(),
+                    mode: "certificate".into(),
+                    roles: p.roles,
+                    rule: rule.into(),
+                    policy: Some(key.clone()),
+                    state,
+                }));
+            }
+            last = Some(state);
+        }
+        Ok(Json(PolicyView {
+            call,
+            mode: "certificate".into(),
+            roles: idm::DEFAULT_ROLES.iter().map(|r| r.to_string()).collect(),
+            rule: "default".into(),
+            policy: None,
+            state: last.ok_or_else(|| ApiError::internal("no policy read"))?,
+        }))
+    })
+    .await
+}
+
 /// Decodes the genesis `chain/validators` value: count, then (name, public key) pairs.
 fn decode_validators(l: &Ledger, raw: &[u8]) -> Result<Vec<ValidatorView>, ApiError> {
     let mut r = Reader::new(raw);

@@ -598,6 +598,44 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
         (
             route(
                 Get,
+                "/v1/identity/members/{address}",
+                "identity_member",
+                "state",
+                "A registered member's certificate (org, role, name, cert id, revocation), with \
+                 proof (member is null when absent; api.not_found on an open chain)",
+                const { &[path("address", "address", "account address"), HEIGHT_Q] },
+                Resp::Json("Member"),
+                &[
+                    codes::BAD_ADDRESS,
+                    codes::BAD_PATH,
+                    codes::BAD_QUERY,
+                    codes::NOT_FOUND,
+                ],
+            ),
+            get(h::identity_member),
+        ),
+        (
+            route(
+                Get,
+                "/v1/identity/policies/{call}",
+                "identity_policy",
+                "state",
+                "Roles allowed to send <module>.<method>, resolved (own policy, module-wide, \
+                 default; every role on an open chain), with proof of the rule that applied",
+                const {
+                    &[
+                        path("call", "string", "<module>.<method>, e.g. bank.transfer"),
+                        HEIGHT_Q,
+                    ]
+                },
+                Resp::Json("Policy"),
+                &[codes::BAD_PATH, codes::BAD_QUERY, codes::NOT_FOUND],
+            ),
+            get(h::identity_policy),
+        ),
+        (
+            route(
+                Get,
                 "/v1/events",
                 "events",
                 "events",

@@ -135,6 +135,14 @@ fn schemas() -> Value {
             ("code", string("\"ok\" or a stable module error code")),
             ("message", string("")),
             ("events", array(schema_ref("Event"), "")),
+            (
+                "signer_org",
+                nullable(string("signer's organisation (certificate mode)")),
+            ),
+            (
+                "signer_cert_id",
+                nullable(h32("signer's certificate id (certificate mode)")),
+            ),
         ],
         &[],
     );
@@ -237,6 +245,31 @@ fn schemas() -> Value {
         "Notary": object("a notary record with its proof", with_state(vec![
             ("doc_hash", h32("")),
             ("record", nullable(schema_ref("Record"))),
+        ]), &[]),
+        "MemberInfo": object("a registered member", vec![
+            ("cert_pem", string("the member's current certificate, PEM")),
+            ("org", string("organisation (subject O)")),
+            ("role", string("role (subject OU)")),
+            ("name", string("name (subject CN)")),
+            ("cert_id", h32("suite hash of the certificate's DER")),
+            ("ca_id", h32("id of the issuing CA's certificate")),
+            ("serial", hex("certificate serial")),
+            ("not_before", int("unix seconds")),
+            ("not_after", int("unix seconds, inclusive")),
+            ("revoked", boolean("on the chain's revocation list at this height")),
+            ("revoked_key", hex("state key of the revocation entry")),
+        ], &[]),
+        "Member": object("a member's certificate with its proof", with_state(vec![
+            ("address", address("")),
+            ("member", nullable(schema_ref("MemberInfo"))),
+        ]), &[]),
+        "Policy": object("roles allowed to send a call, with the proof of the rule that applied",
+            with_state(vec![
+            ("call", string("<module>.<method>")),
+            ("mode", json!({"type": "string", "enum": ["open", "certificate"]})),
+            ("roles", array(string(""), "roles allowed")),
+            ("rule", json!({"type": "string", "enum": ["call", "module", "default", "open"]})),
+            ("policy", nullable(string("the policy entry that applied"))),
         ]), &[]),
         "Validator": object("a genesis validator", vec![
             ("name", string("")),

@@ -68,6 +68,12 @@ pub struct ReceiptView {
     pub code: String,
     pub message: String,
     pub events: Vec<EventView>,
+    /// The signer's organisation on a certificate-mode chain (null on an open chain).
+    #[serde(default)]
+    pub signer_org: Option<String>,
+    /// The id of the signer's certificate on a certificate-mode chain.
+    #[serde(default)]
+    pub signer_cert_id: Option<String>,
 }
 
 impl From<&Receipt> for ReceiptView {
@@ -79,6 +85,8 @@ impl From<&Receipt> for ReceiptView {
             sender: r.sender.to_string(),
             code: r.code.clone(),
             message: r.message.clone(),
+            signer_org: r.signer.as_ref().map(|s| s.org.clone()),
+            signer_cert_id: r.signer.as_ref().map(|s| hex::encode(s.cert_id)),
             events: r
                 .events
                 .iter()
@@ -214,6 +222,59 @@ pub struct NotaryView {
     pub doc_hash: String,
     /// Null when the document was never registered (the proof shows its absence).
     pub record: Option<RecordView>,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+/// A registered member of a certificate-mode chain.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// The member's current certificate, PEM.
+    pub cert_pem: String,
+    pub org: String,
+    pub role: String,
+    pub name: String,
+    /// Suite hash of the certificate's DER.
+    pub cert_id: String,
+    /// Id of the issuing CA's certificate.
+    pub ca_id: String,
+    /// Certificate serial, hex.
+    pub serial: String,
+    pub not_before: u64,
+    pub not_after: u64,
+    /// On the chain's revocation list at this height (state key `revoked_key`).
+    pub revoked: bool,
+    /// State key of the revocation entry (its proof: `GET /v1/state/{revoked_key}`).
+    pub revoked_key: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct MemberView {
+    pub address: String,
+    /// Null when the address has no registered certificate (the proof shows its absence).
+    pub member: Option<MemberInfo>,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+/// Roles allowed to send a call, resolved as the executor resolves them.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct PolicyView {
+    /// `<module>.<method>`.
+    pub call: String,
+    /// `open` (no organisations: any valid signature may send anything) or `certificate`.
+    pub mode: String,
+    /// Roles allowed (on an open chain: every built-in role).
+    pub roles: Vec<String>,
+    /// Which rule applied: `call` (its own policy), `module` (`<module>.*`), `default` (the
+    /// chain-wide default) or `open`.
+    pub rule: String,
+    /// The policy entry that applied (`<module>.<method>` or `<module>.*`), null for
+    /// `default` and `open`.
+    pub policy: Option<String>,
+    /// The proof is of the state key of the policy that applied; for `default` of the
+    /// module-wide key's absence (the call's own key: `GET /v1/state`), for `open` of the
+    /// mode key's absence.
     #[serde(flatten)]
     pub state: StateView,
 }

@@ -38,6 +38,19 @@ pub enum SubmitMode {
     Commit { timeout: Duration },
 }
 
+/// Roles allowed to send a call, as [`Client::policy_at`] resolved them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyInfo {
+    pub call: String,
+    /// `open` or `certificate`.
+    pub mode: String,
+    pub roles: Vec<String>,
+    /// `call`, `module`, `default` or `open`.
+    pub rule: String,
+    /// The policy entry that applied (`<module>.<method>` or `<module>.*`).
+    pub policy: Option<String>,
+}
+
 /// A value read from the state, with the proof already checked.
 #[derive(Clone, Debug)]
 pub struct Verified<T> {
@@ -522,6 +535,112 @@ impl Client {
             v.map(|b| decode_record(&b).map_err(ClientError::bad_response))
                 .transpose()
         })
+    }
+
+    /// The registered certificate of `addr` on a certificate-mode chain (`None` = not a
+    /// member, proven), with its revocation status read (and proven) at the same height.
+    /// On an open chain: `Api { code: "api.not_found" }`.
+    pub fn member_at(
+        &self,
+        addr: &Address,
+        height: Option<u64>,
+    ) -> Result<Verified<Option<meridian_api::MemberInfo>>> {
+        use meridian_identity_module as idm;
+        let mode = self.state(idm::MODE_KEY.as_bytes(), height)?;
+        if mode.value.is_none() {
+            return Err(ClientError::Api {
+                status: 404,
+                code: "api.not_found".into(),
+                message: "this chain is open (no organisations): it has no members".into(),
+            });
+        }
+        let h = Some(mode.height);
+        let v = self.state(&idm::member_key(addr), h)?;
+        let rec = match &v.value {
+            None => None,
+            Some(raw) => {
+                let m = idm::MemberRecord::decode_exact(raw)
+                    .map_err(|e| ClientError::bad_response(e.message))?;
+                let cert = meridian_identity::Certificate::from_der(&m.der)
+                    .map_err(|e| ClientError::bad_response(e.to_string()))?;
+                let rk = idm::revoked_key(&m.ca_id, cert.serial().as_bytes());
+                let revoked = self.state(&rk, h)?.value.is_some();
+                Some(meridian_api::MemberInfo {
+                    cert_pem: cert
+                        .to_pem()
+                        .map_err(|e| ClientError::bad_response(e.to_string()))?,
+                    org: cert.org().unwrap_or_default().to_string(),
+                    role: cert.role().map(|r| r.to_string()).unwrap_or_default(),
+                    name: cert.name().unwrap_or_default().to_string(),
+                    cert_id: hex::encode(m.cert_id),
+                    ca_id: hex::encode(m.ca_id),
+                    serial: cert.serial().to_hex(),
+                    not_before: cert.not_before(),
+                    not_after: cert.not_after(),
+                    revoked,
+                    revoked_key: hex::encode(rk),
+                })
+            }
+        };
+        Ok(v.map(|_| rec))
+    }
+
+    /// The roles allowed to send `call` (`<module>.<method>`), resolved as the executor does
+    /// (own policy, `<module>.*`, the default; every role on an open chain); every state read
+    /// it depends on is proven at one height.
+    pub fn policy_at(&self, call: &str, height: Option<u64>) -> Result<Verified<PolicyInfo>> {
+        use meridian_identity_module as idm;
+        let Some((module, _)) = call.split_once('.') else {
+            return Err(ClientError::BadInput(format!(
+                "{call:?} is not <module>.<method> (e.g. bank.transfer)"
+            )));
+        };
+        let mode = self.state(idm::MODE_KEY.as_bytes(), height)?;
+        if mode.value.is_none() {
+            return Ok(mode.map(|_| PolicyInfo {
+                call: call.to_string(),
+                mode: "open".into(),
+                roles: [
+                    "admin",
+                    "consensus",
+                    "member",
+                    "client",
+                    "regulator",
+                    "auditor",
+                ]
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+                rule: "open".into(),
+                policy: None,
+            }));
+        }
+        let h = Some(mode.height);
+        let wide = format!("{module}.*");
+        let mut last = None;
+        for (rule, key) in [("call", call), ("module", wide.as_str())] {
+            let v = self.state(&idm::policy_key(key), h)?;
+            if let Some(raw) = &v.value {
+                let p = idm::Policy::decode_exact(raw)
+                    .map_err(|e| ClientError::bad_response(e.message))?;
+                return Ok(v.map(|_| PolicyInfo {
+                    call: call.to_string(),
+                    mode: "certificate".into(),
+                    roles: p.roles,
+                    rule: rule.into(),
+                    policy: Some(key.to_string()),
+                }));
+            }
+            last = Some(v);
+        }
+        let v = last.ok_or_else(|| ClientError::bad_response("no policy read"))?;
+        Ok(v.map(|_| PolicyInfo {
+            call: call.to_string(),
+            mode: "certificate".into(),
+            roles: idm::DEFAULT_ROLES.iter().map(|r| r.to_string()).collect(),
+            rule: "default".into(),
+            policy: None,
+        }))
     }
 
     /// The next nonce of `addr` in the latest finalized state, verified. Transactions still in

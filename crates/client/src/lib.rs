@@ -45,8 +45,8 @@ mod trust;
 mod wallet;
 
 pub use client::{
-    parse_hash, ChainInfo, Client, Committed, SubmitMode, Verified, VerifiedBlock, VerifiedTx,
-    DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
+    parse_hash, ChainInfo, Client, Committed, PolicyInfo, SubmitMode, Verified, VerifiedBlock,
+    VerifiedTx, DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
 };
 pub use error::{ClientError, Result};
 pub use events::{EventFilter, EventStream, StreamItem};
@@ -56,6 +56,6 @@ pub use wallet::{check_symbol, document_hash, hash_file, Document, Wallet, DEFAU
 
 /// Re-exported so callers need not depend on the view crate for JSON types.
 pub use meridian_api::{
-    BatchItemView, BlockView, EventView, ReceiptView, StateView, StatusView, SubmitBatchView,
-    SubmitView, TxView,
+    BatchItemView, BlockView, EventView, MemberInfo, ReceiptView, StateView, StatusView,
+    SubmitBatchView, SubmitView, TxView,
 };

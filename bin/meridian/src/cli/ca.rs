@@ -267,7 +267,8 @@ pub struct ListArgs {
 const REVOKE_HELP: &str = "\
 Records the revocation in the CA's local index, DIR/issued.json: `meridian ca list` shows it
 and `meridian ca verify --revoked-list DIR/issued.json` refuses the certificate. This does not
-change any chain: a chain's revocation list is updated through governance. Revoking an
+change any chain: an admin of the organisation revokes on chain with `meridian tx revoke-cert
+--ca DIR/ca.pem --serial HEX`. Revoking an
 already revoked serial succeeds and changes nothing. No passphrase is needed.
 
 Example:
@@ -672,13 +673,44 @@ fn init(keys: &KeyOpts, json: bool, a: InitArgs) -> Result<()> {
         }
     }
     let pass = keys.passphrase("New passphrase for the CA key: ", true)?;
+    let (ca, cert_path, key_path, index_path) =
+        create_ca(&a.org, alg, dir, not_before, not_after, &pass)?;
+    let cert = ca.certificate();
+    let public = ca.signing_key().public_key().to_bytes();
+    let suite = alg.suite();
+    let cert_id = cert.cert_id(suite);
+    print_init(
+        json,
+        &a,
+        alg,
+        cert,
+        &public,
+        &cert_id,
+        &cert_path,
+        &key_path,
+        &index_path,
+    );
+    Ok(())
+}
+
+/// A CA made by [`create_ca`] and its files: ca.pem, ca.key, issued.json.
+type Created = (OrgCa, PathBuf, PathBuf, PathBuf);
+
+/// Creates the CA files in `dir` (ca.pem, ca.key sealed with `pass`, issued.json, certs/).
+fn create_ca(
+    org: &str,
+    alg: Algorithm,
+    dir: &Path,
+    not_before: u64,
+    not_after: u64,
+    pass: &str,
+) -> Result<Created> {
     if pass.is_empty() {
         return Err(ClientError::NoPassphrase("the passphrase must not be empty".into()).into());
     }
-
     let mut rng = rand::rng();
     let params = CaParams {
-        org: a.org.clone(),
+        org: org.to_string(),
         common_name: None,
         not_before,
         not_after,
@@ -690,7 +722,7 @@ fn init(keys: &KeyOpts, json: bool, a: InitArgs) -> Result<()> {
     let key = ca.signing_key();
     let public = key.public_key().to_bytes();
     let sealed = KeyFile::seal_bytes(
-        &format!("ca.{}", a.org),
+        &format!("ca.{org}"),
         alg.suite(),
         alg.as_str(),
         &public,
@@ -718,7 +750,7 @@ fn init(keys: &KeyOpts, json: bool, a: InitArgs) -> Result<()> {
     let cert_id = cert.cert_id(suite);
     let index = Index {
         version: INDEX_VERSION,
-        org: a.org.clone(),
+        org: org.to_string(),
         algorithm: alg.as_str().to_string(),
         ca_cert_id: cert_id.to_hex(),
         ca_serial: cert.serial().to_hex(),
@@ -726,7 +758,23 @@ fn init(keys: &KeyOpts, json: bool, a: InitArgs) -> Result<()> {
     };
     let index_path = dir.join(INDEX_FILE);
     index.write(&index_path)?;
+    Ok((ca, cert_path, key_path, index_path))
+}
 
+#[allow(clippy::too_many_arguments)]
+fn print_init(
+    json: bool,
+    a: &InitArgs,
+    alg: Algorithm,
+    cert: &Certificate,
+    public: &[u8],
+    cert_id: &CertId,
+    cert_path: &Path,
+    key_path: &Path,
+    index_path: &Path,
+) {
+    let suite = alg.suite();
+    let dir = &a.dir;
     if json {
         print_json(&json!({
             "org": a.org,
@@ -737,7 +785,7 @@ fn init(keys: &KeyOpts, json: bool, a: InitArgs) -> Result<()> {
             "not_before": cert.not_before(),
             "not_after": cert.not_after(),
             "cert_id": cert_id.to_hex(),
-            "public_key": hex::encode(&public),
+            "public_key": hex::encode(public),
             "ca_cert": cert_path,
             "ca_key": key_path,
             "index": index_path,
@@ -764,7 +812,6 @@ fn init(keys: &KeyOpts, json: bool, a: InitArgs) -> Result<()> {
             dir.display()
         );
     }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -885,6 +932,126 @@ fn generate_member_key(alg: Algorithm, name: &str, pass: &[u8]) -> Result<NewKey
             }
         }
     })
+}
+
+/// Issues a certificate with `ca` (whose files are in `dir`): a serial unique in the index,
+/// then `before_record` (e.g. writing the member's key), then the copy in certs/ and the index
+/// entry. Returns the certificate, its PEM and the copy's path.
+#[allow(clippy::too_many_arguments)]
+fn issue_in(
+    ca: &OrgCa,
+    dir: &Path,
+    name: &str,
+    role: &Role,
+    public: &PublicKeyInfo,
+    not_before: u64,
+    not_after: u64,
+    before_record: impl FnOnce() -> Result<()>,
+) -> Result<(Certificate, String, PathBuf)> {
+    let _lock = lock_dir(dir)?;
+    let index_path = dir.join(INDEX_FILE);
+    let mut index = Index::read(&index_path, "--dir")?;
+    let mut rng = rand::rng();
+    let serial = loop {
+        let s = Serial::random(&mut rng);
+        if !index.contains_serial(&s.to_hex()) {
+            break s;
+        }
+    };
+    let req = IssueRequest {
+        name: name.to_string(),
+        role: role.clone(),
+        public_key: public.clone(),
+        not_before,
+        not_after,
+        serial: serial.clone(),
+    };
+    let cert = ca
+        .issue(&req)
+        .map_err(cert_err("cannot issue the certificate"))?;
+    let pem = cert.to_pem().map_err(cert_err("certificate"))?;
+    let cert_id = cert.cert_id(ca.certificate().algorithm().suite());
+    before_record()?;
+    let certs = dir.join(CERTS_DIR);
+    fs::create_dir_all(&certs).map_err(io(&certs))?;
+    let archive = certs.join(format!("{}.pem", serial.to_hex()));
+    write_new_file(&archive, pem.as_bytes(), "certificate copy")?;
+    index.certificates.push(Issued {
+        serial: serial.to_hex(),
+        name: name.to_string(),
+        role: role.to_string(),
+        not_after: cert.not_after(),
+        cert_id: cert_id.to_hex(),
+        revoked: false,
+        revoked_at: None,
+    });
+    index.write(&index_path)?;
+    Ok((cert, pem, archive))
+}
+
+/// `meridian init --certs`: a new organisation CA in `dir` (as `meridian ca init --org org
+/// --alg alg --days days`, sealed with `pass`).
+pub fn init_org_ca(
+    org: &str,
+    alg: Algorithm,
+    dir: &Path,
+    days: u64,
+    pass: &str,
+) -> anyhow::Result<OrgCa> {
+    let run = || -> Result<OrgCa> {
+        if !is_valid_org_id(org) {
+            return Err(bad(format!("{org:?} is not a valid organisation id")));
+        }
+        for f in [CA_CERT_FILE, CA_KEY_FILE, INDEX_FILE] {
+            if dir.join(f).exists() {
+                return Err(bad(format!(
+                    "{} already holds a CA ({f}): choose another directory",
+                    dir.display()
+                )));
+            }
+        }
+        let now = now_secs();
+        let not_after = not_after(now, days)?;
+        let (ca, ..) = create_ca(
+            org,
+            alg,
+            dir,
+            now.saturating_sub(BACKDATE_SECS),
+            not_after,
+            pass,
+        )?;
+        Ok(ca)
+    };
+    run().map_err(|e| anyhow::anyhow!("error[{}]: {e}", e.code()))
+}
+
+/// `meridian init --certs`: a member certificate issued by `ca` (files in `dir`), valid from 5
+/// minutes before now for `days` days (at most until the CA expires), recorded in the index
+/// as `meridian ca issue` records it. Returns it as PEM.
+pub fn issue_member(
+    ca: &OrgCa,
+    dir: &Path,
+    name: &str,
+    role: Role,
+    public: PublicKeyInfo,
+    days: u64,
+) -> anyhow::Result<String> {
+    let run = || -> Result<String> {
+        let now = now_secs();
+        let not_after = not_after(now, days)?.min(ca.certificate().not_after());
+        let (_, pem, _) = issue_in(
+            ca,
+            dir,
+            name,
+            &role,
+            &public,
+            now.saturating_sub(BACKDATE_SECS),
+            not_after,
+            || Ok(()),
+        )?;
+        Ok(pem)
+    };
+    run().map_err(|e| anyhow::anyhow!("error[{}]: {e}", e.code()))
 }
 
 fn issue(keys: &KeyOpts, json: bool, a: IssueArgs) -> Result<()> {
@@ -1018,53 +1185,28 @@ fn issue(keys: &KeyOpts, json: bool, a: IssueArgs) -> Result<()> {
         ));
     };
 
-    let _lock = lock_dir(dir)?;
-    let index_path = dir.join(INDEX_FILE);
-    let mut index = Index::read(&index_path, "--dir")?;
-    let mut rng = rand::rng();
-    let serial = loop {
-        let s = Serial::random(&mut rng);
-        if !index.contains_serial(&s.to_hex()) {
-            break s;
-        }
-    };
-    let req = IssueRequest {
-        name: a.name.clone(),
-        role: role.clone(),
-        public_key: public.clone(),
-        not_before: now.saturating_sub(BACKDATE_SECS),
+    // The member's key is written once the certificate is made, before it is recorded: if it
+    // cannot be written, nothing was issued.
+    let mut key_out = None;
+    let (cert, pem, archive) = issue_in(
+        &ca,
+        dir,
+        &a.name,
+        &role,
+        &public,
+        now.saturating_sub(BACKDATE_SECS),
         not_after,
-        serial: serial.clone(),
-    };
-    let cert = ca
-        .issue(&req)
-        .map_err(cert_err("cannot issue the certificate"))?;
-    let pem = cert.to_pem().map_err(cert_err("certificate"))?;
+        || {
+            if let Some((out, made)) = new_key {
+                write_private_file(&out, made.file.to_json().as_bytes())?;
+                key_out = Some(out);
+            }
+            Ok(())
+        },
+    )?;
+    let serial = cert.serial().clone();
     let suite = ca_alg.suite();
     let cert_id = cert.cert_id(suite);
-
-    // The member's key first: if it cannot be written, nothing was issued.
-    let key_out = match new_key {
-        Some((out, made)) => {
-            write_private_file(&out, made.file.to_json().as_bytes())?;
-            Some(out)
-        }
-        None => None,
-    };
-    let certs = dir.join(CERTS_DIR);
-    fs::create_dir_all(&certs).map_err(io(&certs))?;
-    let archive = certs.join(format!("{}.pem", serial.to_hex()));
-    write_new_file(&archive, pem.as_bytes(), "certificate copy")?;
-    index.certificates.push(Issued {
-        serial: serial.to_hex(),
-        name: a.name.clone(),
-        role: role.to_string(),
-        not_after: cert.not_after(),
-        cert_id: cert_id.to_hex(),
-        revoked: false,
-        revoked_at: None,
-    });
-    index.write(&index_path)?;
     if let Some(out) = &a.out {
         write_new_file(out, pem.as_bytes(), "--out")?;
     }

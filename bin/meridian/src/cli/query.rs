@@ -104,6 +104,23 @@ pub enum QueryCmd {
         /// 0x address or key name.
         who: String,
     },
+    /// Certificate mode: a member's registered certificate (org, role, name, cert id) and
+    /// whether it is revoked.
+    Member {
+        /// 0x address or key name.
+        who: String,
+        /// A past finalized height [default: latest].
+        #[arg(long)]
+        height: Option<u64>,
+    },
+    /// The roles allowed to send a call (`<module>.<method>`, e.g. bank.create_asset) and
+    /// which policy rule applied (own, module-wide, default; every role on an open chain).
+    Policy {
+        call: String,
+        /// A past finalized height [default: latest].
+        #[arg(long)]
+        height: Option<u64>,
+    },
 }
 
 pub fn run(args: QueryArgs) -> anyhow::Result<()> {
@@ -331,6 +348,56 @@ fn exec(args: QueryArgs) -> Result<(), ClientError> {
                 print_json(&json!({"address": addr.to_string(), "next_nonce": n}));
             } else {
                 println!("next nonce of {addr}: {n} (proof verified)");
+            }
+        }
+        QueryCmd::Member { who, height } => {
+            let addr = resolve_address(&who, &keys)?;
+            let v = client.member_at(&addr, height)?;
+            if json {
+                print_json(&json!({
+                    "address": addr.to_string(), "registered": v.value.is_some(),
+                    "member": v.value, "proof": provenance_json(&v),
+                }));
+            } else {
+                match &v.value {
+                    Some(m) => {
+                        println!("member {addr}");
+                        println!("  name     {}", m.name);
+                        println!("  org      {}", m.org);
+                        println!("  role     {}", m.role);
+                        println!("  cert id  {}", m.cert_id);
+                        println!("  serial   {}", m.serial);
+                        println!("  CA id    {}", m.ca_id);
+                        println!(
+                            "  valid    {} .. {}",
+                            utc(m.not_before * 1000),
+                            utc(m.not_after * 1000)
+                        );
+                        println!("  revoked  {}", if m.revoked { "yes" } else { "no" });
+                    }
+                    None => println!("{addr} is not a registered member (absence proven)"),
+                }
+                println!("{}", provenance(&v));
+            }
+        }
+        QueryCmd::Policy { call, height } => {
+            let v = client.policy_at(&call, height)?;
+            let p = &v.value;
+            if json {
+                print_json(&json!({
+                    "call": p.call, "mode": p.mode, "roles": p.roles, "rule": p.rule,
+                    "policy": p.policy, "proof": provenance_json(&v),
+                }));
+            } else {
+                println!("{}: {}", p.call, p.roles.join(", "));
+                let why = match (p.rule.as_str(), &p.policy) {
+                    ("open", _) => "open chain: any valid signature may send it".to_string(),
+                    ("default", _) => "no policy for the call or its module: the default".into(),
+                    (_, Some(k)) => format!("policy {k}"),
+                    (r, None) => r.to_string(),
+                };
+                println!("  rule {why}");
+                println!("{}", provenance(&v));
             }
         }
     }

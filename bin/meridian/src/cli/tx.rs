@@ -24,6 +24,8 @@ Examples:
   meridian tx transfer CNY 1250 --to bob --from alice
   meridian tx burn CNY 100 --from alice
   meridian tx notarize ./bill-of-lading.pdf --from bob --json
+  meridian tx register-cert alice.pem --from alice          (certificate mode)
+  meridian tx revoke-cert --ca org1-ca/ca.pem --serial 3f0c... --from org1-admin
 ";
 
 #[derive(Args, Debug)]
@@ -89,6 +91,33 @@ pub enum TxCmd {
         #[arg(long)]
         metadata: Option<String>,
     },
+    /// Certificate mode: register (or rotate to) the signer's certificate (identity.register).
+    /// The certificate must certify the --from key and chain to a trusted organisation CA.
+    RegisterCert {
+        /// The certificate, PEM or DER (e.g. from `meridian ca issue --out`).
+        #[arg(value_name = "FILE.pem")]
+        file: PathBuf,
+    },
+    /// Certificate mode: revoke a certificate on chain (identity.revoke); the signer must be an
+    /// admin of the CA's organisation.
+    RevokeCert {
+        /// The issuing CA's certificate (its id under the chain's suite names it on chain).
+        #[arg(long = "ca", value_name = "CA.pem")]
+        ca: PathBuf,
+        /// Serial of the certificate to revoke, hex (as `meridian ca list` / `show` print it).
+        #[arg(long, value_name = "HEX")]
+        serial: String,
+    },
+}
+
+/// Reads a certificate file (PEM or DER).
+fn read_cert(path: &std::path::Path) -> Result<meridian_identity::Certificate, ClientError> {
+    let bytes = std::fs::read(path).map_err(|e| ClientError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    meridian_identity::Certificate::parse(&bytes)
+        .map_err(|e| ClientError::BadInput(format!("{}: {e} ({})", path.display(), e.code())))
 }
 
 pub fn run(args: TxArgs) -> anyhow::Result<()> {
@@ -148,6 +177,23 @@ fn exec(args: TxArgs) -> Result<(), ClientError> {
             doc = Some(h);
             tx
         }
+        TxCmd::RegisterCert { file } => {
+            let cert = read_cert(file)?;
+            let call = meridian_identity_module::IdentityCall::Register {
+                cert: cert.to_der(),
+            };
+            wallet.build(&client, call.into_call())?
+        }
+        TxCmd::RevokeCert { ca, serial } => {
+            let ca = read_cert(ca)?;
+            let serial = meridian_identity::Serial::from_hex(serial.trim_start_matches("0x"))
+                .map_err(|e| ClientError::BadInput(format!("--serial {serial:?}: {e}")))?;
+            let call = meridian_identity_module::IdentityCall::Revoke {
+                ca_id: *ca.cert_id(chain.suite).as_bytes(),
+                serial: serial.as_bytes().to_vec(),
+            };
+            wallet.build(&client, call.into_call())?
+        }
     };
     submit(&client, &args, chain.suite, &tx, doc)
 }
@@ -191,6 +237,8 @@ fn submit(
             "index": r.index,
             "code": r.code,
             "signer": signer.to_string(),
+            "signer_org": r.signer_org,
+            "signer_cert_id": r.signer_cert_id,
             "nonce": tx.body.nonce,
             "doc_hash": doc.map(hex::encode),
             "events": r.events.iter().map(|e| json!({
@@ -204,6 +252,9 @@ fn submit(
             "  block {}, index {}, code {} (signer {signer}, nonce {})",
             r.height, r.index, r.code, tx.body.nonce
         );
+        if let (Some(org), Some(id)) = (&r.signer_org, &r.signer_cert_id) {
+            println!("  signer organisation {org}, certificate {id}");
+        }
         if let Some(d) = doc {
             println!("  document hash {}", hex::encode(d));
         }
@@ -255,6 +306,29 @@ pub fn describe_event(module: &str, kind: &str, data_hex: &str) -> String {
             ),
             Err(_) => data_hex.to_string(),
         },
+        meridian_identity_module::MODULE => {
+            use meridian_identity_module::IdentityEvent as E;
+            match meridian_identity_module::decode_event(kind, &data) {
+                Some(E::MemberRegistered {
+                    org,
+                    role,
+                    name,
+                    cert_id,
+                    rotated,
+                }) => format!(
+                    "{name} ({role}, {org}) certificate {}{}",
+                    hex::encode(cert_id),
+                    if rotated { " (rotated)" } else { "" }
+                ),
+                Some(E::CertRevoked { ca_id, serial }) => format!(
+                    "serial {} of CA {} revoked",
+                    hex::encode(serial),
+                    hex::encode(ca_id)
+                ),
+                // Other identity events (governance) are shown raw.
+                _ => data_hex.to_string(),
+            }
+        }
         _ => data_hex.to_string(),
     }
 }

@@ -377,9 +377,7 @@ fn validator_orgs(ctx: &TxContext<'_>) -> Result<Vec<String>, ModuleError> {
 pub(crate) type ValidatorCert = (String, [u8; 32], Vec<u8>);
 
 /// (org, issuing CA id, serial) of every current validator's registered certificate.
-pub(crate) fn validator_certs(
-    ctx: &TxContext<'_>,
-) -> Result<Vec<ValidatorCert>, ModuleError> {
+pub(crate) fn validator_certs(ctx: &TxContext<'_>) -> Result<Vec<ValidatorCert>, ModuleError> {
     let Some(raw) = ctx.get(b"chain/validators") else {
         return Ok(Vec::new());
     };
