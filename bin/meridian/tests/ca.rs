@@ -650,7 +650,7 @@ fn help_is_complete() {
             ],
         ),
         ("list", &["--dir"]),
-        ("revoke", &["--dir", "--serial", "governance"]),
+        ("revoke", &["--dir", "--serial", "revoke-cert"]),
     ];
     for (sub, needles) in expect {
         let h = env.ok(&["ca", sub, "--help"]);

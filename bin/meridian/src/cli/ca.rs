@@ -267,9 +267,9 @@ pub struct ListArgs {
 const REVOKE_HELP: &str = "\
 Records the revocation in the CA's local index, DIR/issued.json: `meridian ca list` shows it
 and `meridian ca verify --revoked-list DIR/issued.json` refuses the certificate. This does not
-change any chain: an admin of the organisation revokes on chain with `meridian tx revoke-cert
---ca DIR/ca.pem --serial HEX`. Revoking an
-already revoked serial succeeds and changes nothing. No passphrase is needed.
+change any chain: an admin of the organisation revokes on chain with
+`meridian tx revoke-cert --ca DIR/ca.pem --serial HEX`. Revoking an already revoked serial
+succeeds and changes nothing. No passphrase is needed.
 
 Example:
   meridian ca revoke --dir ./org1-ca --serial 3f0c9a...";
