@@ -631,17 +631,10 @@ pub(crate) async fn identity_policy(
             return Ok(Json(PolicyView {
                 call,
                 mode: "open".into(),
-                roles: [
-                    "admin",
-                    "consensus",
-                    "member",
-                    "client",
-                    "regulator",
-                    "auditor",
-                ]
-                .iter()
-                .map(|r| r.to_string())
-                .collect(),
+                roles: meridian_identity::Role::BUILTIN
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect(),
                 rule: "open".into(),
                 policy: None,
                 state: mode,

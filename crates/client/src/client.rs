@@ -600,17 +600,10 @@ impl Client {
             return Ok(mode.map(|_| PolicyInfo {
                 call: call.to_string(),
                 mode: "open".into(),
-                roles: [
-                    "admin",
-                    "consensus",
-                    "member",
-                    "client",
-                    "regulator",
-                    "auditor",
-                ]
-                .iter()
-                .map(|r| r.to_string())
-                .collect(),
+                roles: meridian_identity::Role::BUILTIN
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect(),
                 rule: "open".into(),
                 policy: None,
             }));

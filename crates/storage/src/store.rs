@@ -497,18 +497,24 @@ impl Store {
                 codec::encode_node(node)?,
             );
         }
-        for ((version, key_hash), value) in values {
-            let encoded = codec::encode_value(value.as_deref());
-            // `values` iterates in (version, key) order: a later version of a key overwrites.
+        // Each value encoded once: for the versioned table, the newest-value index and the
+        // memory front below. `values` iterates in (version, key) order.
+        let encoded: Vec<(u64, KeyHash, Vec<u8>)> = values
+            .iter()
+            .map(|((version, key_hash), value)| {
+                (*version, *key_hash, codec::encode_value(value.as_deref()))
+            })
+            .collect();
+        for (version, key_hash, enc) in &encoded {
             batch.insert(
                 &ks.latest_values,
                 key_hash.0,
-                codec::encode_latest(*version, &encoded),
+                codec::encode_latest(*version, enc),
             );
             batch.insert(
                 &ks.jmt_values,
                 codec::value_key(key_hash, *version),
-                encoded,
+                enc.as_slice(),
             );
         }
         batch.insert(&ks.meta, meta::LATEST, h);
@@ -521,8 +527,8 @@ impl Store {
         }
         {
             let mut hot = inner.hot.lock();
-            for ((version, key_hash), value) in values {
-                let entry = Some((*version, codec::encode_value(value.as_deref())));
+            for (version, key_hash, enc) in encoded {
+                let entry = Some((version, enc));
                 if hot.map.len() < HOT_VALUES {
                     hot.map.insert(key_hash.0, entry);
                 } else if let Some(slot) = hot.map.get_mut(&key_hash.0) {

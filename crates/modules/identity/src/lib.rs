@@ -295,7 +295,7 @@ impl IdentityModule {
         }
         let cert = Certificate::from_der(der).map_err(cert_error)?;
         // The issuing CA must be trusted on chain: try each CA of the certificate's org.
-        let ca = find_issuer(ctx, &cert, self.suite)?;
+        let ca = find_issuer(ctx, &cert)?;
         let mut store = TrustStore::new(self.suite);
         ca.add_to(&mut store).map_err(cert_error)?;
         let now = ctx.time_ms / 1000;
@@ -410,11 +410,7 @@ pub(crate) fn cert_error(e: meridian_identity::IdentityError) -> ModuleError {
 }
 
 /// The trusted CA that issued `cert`, looked up among the CAs of the certificate's org.
-fn find_issuer(
-    ctx: &TxContext<'_>,
-    cert: &Certificate,
-    suite: meridian_crypto::Suite,
-) -> Result<CaRecord, ModuleError> {
+fn find_issuer(ctx: &TxContext<'_>, cert: &Certificate) -> Result<CaRecord, ModuleError> {
     let org = cert.org().unwrap_or_default();
     let index = ctx
         .get(&org_key(org))
@@ -428,7 +424,6 @@ fn find_issuer(
             if ca.subject_name_der() == cert.issuer_name_der()
                 && cert.verify_signature(ca.public_key()).is_ok()
             {
-                let _ = suite;
                 return Ok(rec);
             }
         }
