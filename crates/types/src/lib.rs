@@ -6,6 +6,7 @@
 //! an `sm` (SM3) chain and an `intl` (SHA-256) chain.
 
 mod block;
+mod chain_state;
 pub mod codec;
 mod limits;
 mod merkle;
@@ -13,6 +14,10 @@ mod receipt;
 mod tx;
 
 pub use block::{tx_root, Block, Header};
+pub use chain_state::{
+    ChainConfig, ValidatorEntry, ValidatorSet, CHAIN_CONFIG_KEY, CHAIN_PARAMS, MAX_VALIDATORS,
+    MAX_VALIDATOR_NAME_LEN, VALIDATORS_KEY,
+};
 pub use codec::{decode_exact, CodecError, Decode, Encode, Reader, Writer};
 pub use limits::*;
 pub use merkle::{merkle_proof, merkle_root, verify_merkle_proof, MerkleProof};
