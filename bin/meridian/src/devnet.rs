@@ -145,6 +145,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
             api_port: args.api_port,
             certs: args.certs,
             passphrase_file: args.passphrase_file.clone(),
+            epoch_blocks: None,
         })?;
     } else {
         println!(

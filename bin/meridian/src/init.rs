@@ -46,6 +46,10 @@ pub struct InitArgs {
     /// With --certs: read the passphrase from this file (first line).
     #[arg(long, value_name = "FILE", requires = "certs")]
     pub passphrase_file: Option<PathBuf>,
+    /// Blocks per consensus epoch; validator-set changes voted by governance take effect at
+    /// the next epoch boundary. Fixed for the life of the chain (default 256).
+    #[arg(long, value_name = "BLOCKS")]
+    pub epoch_blocks: Option<u64>,
 }
 
 /// Key store directory (under OUT) that `init --certs` puts the admin keys in.
@@ -222,8 +226,11 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
         orgs,
         members,
         policies,
+        epoch_blocks: args.epoch_blocks,
+        fault_tolerance: None,
     };
     genesis.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    genesis.chain_config().map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::write(&genesis_path, toml::to_string_pretty(&genesis)?)?;
     let mut configs = Vec::new();
     for (i, k) in keys.iter().enumerate() {

@@ -38,19 +38,24 @@ pub fn run(path: &Path) -> Result<()> {
             key.suite()
         );
     }
-    if !validators.contains(&key.public_key()) {
-        bail!("this node's key is not a genesis validator: check key_file and genesis");
-    }
     let mut peers = Vec::new();
     for p in &cfg.p2p.peers {
         let raw = hex::decode(&p.public_key)
             .with_context(|| format!("p2p.peers[{}].public_key is not hex", p.name))?;
         let pk = PublicKey::from_bytes(suite, &raw)
             .map_err(|e| anyhow!("p2p.peers[{}].public_key: {e}", p.name))?;
-        if !validators.contains(&pk) {
-            bail!("p2p.peers[{}] is not a genesis validator", p.name);
+        if peers.iter().any(|(k, _)| k == &pk) {
+            bail!("p2p.peers[{}] lists a public key twice", p.name);
         }
         peers.push((pk, p.address));
+    }
+    if !peers.iter().any(|(k, _)| k == &key.public_key()) {
+        bail!("p2p.peers must list this node's own key (key_file) with its listen address");
+    }
+    if !validators.contains(&key.public_key()) {
+        // A node voted in later (governance `add-validator`) starts as a follower: it syncs
+        // and starts voting at the epoch that makes it a validator.
+        tracing::info!("this node's key is not a genesis validator: starting as a follower");
     }
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create data_dir {}", cfg.data_dir.display()))?;
@@ -76,36 +81,29 @@ pub fn run(path: &Path) -> Result<()> {
         height = ledger.finalized_height(),
         "ledger open"
     );
+    let known: Vec<PublicKey> = peers.iter().map(|(k, _)| k.clone()).collect();
     match key {
         PrivateKey::Sm2(k) => {
             let to = |pk: &PublicKey| match pk {
                 PublicKey::Sm2(p) => Ok(p.clone()),
                 PublicKey::Ed25519(_) => Err(anyhow!("suite mismatch")),
             };
-            let participants = validators.iter().map(to).collect::<Result<Vec<_>>>()?;
-            let peers = peers
+            let converted = peers
                 .iter()
                 .map(|(pk, a)| Ok((to(pk)?, *a)))
                 .collect::<Result<Vec<_>>>()?;
-            start::<Sm2Scheme, meridian_crypto::Sm3Hasher>(&cfg, ledger, k, participants, peers)
+            start::<Sm2Scheme, meridian_crypto::Sm3Hasher>(&cfg, ledger, k, converted, known)
         }
         PrivateKey::Ed25519(k) => {
             let to = |pk: &PublicKey| match pk {
                 PublicKey::Ed25519(p) => Ok(p.clone()),
                 PublicKey::Sm2(_) => Err(anyhow!("suite mismatch")),
             };
-            let participants = validators.iter().map(to).collect::<Result<Vec<_>>>()?;
-            let peers = peers
+            let converted = peers
                 .iter()
                 .map(|(pk, a)| Ok((to(pk)?, *a)))
                 .collect::<Result<Vec<_>>>()?;
-            start::<Ed25519Scheme, meridian_crypto::Sha256Hasher>(
-                &cfg,
-                ledger,
-                k,
-                participants,
-                peers,
-            )
+            start::<Ed25519Scheme, meridian_crypto::Sha256Hasher>(&cfg, ledger, k, converted, known)
         }
     }
 }
@@ -117,13 +115,16 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
+/// Validator count p2p message limits are sized for (see `start`).
+const MAX_MESSAGE_VALIDATORS: u32 = 256;
+
 /// Runs until a signal arrives or the validator stops on its own (an error).
 fn start<S, H>(
     cfg: &NodeConfig,
     ledger: Arc<Ledger>,
     signer: S::Signer,
-    participants: Vec<S::PublicKey>,
     peers: Vec<(S::PublicKey, SocketAddr)>,
+    known_peers: Vec<PublicKey>,
 ) -> Result<()>
 where
     S: ConsensusScheme + commonware_consensus::simplex::scheme::Scheme<Digest32>,
@@ -132,10 +133,10 @@ where
     let mut vcfg = ValidatorConfig::<S, NodeBlock<H>>::new(
         ledger.chain_id().as_str(),
         signer,
-        participants,
         "meridian",
         cfg.limits.max_block_bytes,
     );
+    vcfg.epoch_blocks = ledger.epoch_blocks();
     vcfg.timeouts = Timeouts {
         leader: Duration::from_millis(cfg.consensus.leader_timeout_ms),
         certification: Duration::from_millis(cfg.consensus.certification_timeout_ms),
@@ -143,7 +144,9 @@ where
     };
     vcfg.validate()
         .map_err(|e| anyhow!("consensus config: {e}"))?;
-    let n = u32::try_from(peers.len()).unwrap_or(u32::MAX);
+    // Certificates grow with the validator set, which governance may enlarge: size messages for
+    // the largest set we support rather than today's. Same value on every node.
+    let n = MAX_MESSAGE_VALIDATORS;
     let mut net = NetConfig::new(cfg.p2p.listen, peers, cfg.p2p.local);
     net.max_message_size = max_message_size::<S, NodeBlock<H>>(n, &vcfg.block_codec_config);
     let storage = cfg.data_dir.join("consensus");
@@ -172,7 +175,8 @@ where
             ledger.clone(),
             context.child("app"),
             DEFAULT_EMPTY_BLOCK_WAIT,
-        );
+        )
+        .with_known_peers(known_peers);
         let (validator, mut extra) =
             run_validator_with_channels(context.child("node"), vcfg, net, app, &[GOSSIP_CHANNEL])
                 .await

@@ -22,6 +22,17 @@ pub struct BlockContext<P: PublicKey> {
     pub now_ms: u64,
 }
 
+/// Who takes part in one consensus epoch.
+///
+/// `validators` sign votes; `followers` may connect and sync finalized blocks but do not vote
+/// (e.g. a node whose certificate is registered and that waits to be voted in). A node that is in
+/// neither list is not admitted to the p2p network for that epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochMembers<P> {
+    pub validators: Vec<P>,
+    pub followers: Vec<P>,
+}
+
 /// Older ancestors of a parent block, newest first, fetched from peers on demand.
 ///
 /// An application that keeps state only for finalized blocks walks this back until it reaches a
@@ -89,6 +100,13 @@ pub trait Application<B: ChainBlock, P: PublicKey>: Clone + Send + Sync + 'stati
         block: Digested<B>,
         ancestors: Ancestors<B>,
     ) -> impl Future<Output = bool> + Send;
+
+    /// The members of the epoch that starts right after block `height`, as the application's
+    /// state after that block says. Consensus asks for height 0 (genesis: epoch 0) and for the
+    /// last block of every epoch, only after that block was handed to
+    /// [`finalized`](Self::finalized), so the answer is the same on every honest validator.
+    /// An error stops the validator (without it, consensus cannot go on safely).
+    fn members_at(&self, height: u64) -> Result<EpochMembers<P>, Self::Error>;
 
     /// `block` is final. `finalization` is the encoded
     /// `simplex::types::Finalization<S, B::Digest>` for this block, to be stored with it; it is

@@ -11,7 +11,7 @@ use commonware_consensus::{
     Heightable as _, Reporter,
 };
 use commonware_cryptography::{Digested, Digestible as _};
-use commonware_utils::{acknowledgement::Exact, channel::mpsc, sync::Mutex, Acknowledgement as _};
+use commonware_utils::{acknowledgement::Exact, channel::mpsc, sync::Mutex};
 use std::sync::Arc;
 use tracing::{debug, error};
 
@@ -63,37 +63,32 @@ impl<B: ChainBlock> Reporter for MarshalReporter<B> {
     }
 }
 
-/// Runs until the queue closes or the application fails. Each block is acknowledged only after
-/// the application returned `Ok`, so an unacknowledged block is redelivered after a restart.
-pub(crate) async fn run<A, B, S>(
-    mut app: A,
-    marshal: Mailbox<S, Standard<B>>,
-    mut blocks: mpsc::UnboundedReceiver<(Digested<B>, Exact)>,
-    processed: Arc<Mutex<Option<u64>>>,
+/// Hands one finalized block (with its certificate, if marshal holds one) to the application.
+/// The caller acknowledges the block only after this returned `Ok`, so an unacknowledged block
+/// is redelivered after a restart; an error stops the validator.
+pub(crate) async fn deliver<A, B, S>(
+    app: &mut A,
+    marshal: &Mailbox<S, Standard<B>>,
+    block: &Digested<B>,
 ) -> Result<(), Error>
 where
     B: ChainBlock,
     S: SimplexScheme<B::Digest>,
     A: Application<B, S::PublicKey>,
 {
-    while let Some((block, ack)) = blocks.recv().await {
-        let height = block.height();
-        let finalization = certificate_for(&marshal, height, &block).await;
-        debug!(
-            height = height.get(),
-            with_certificate = finalization.is_some(),
-            "delivering finalized block"
-        );
-        if let Err(err) = app.finalized(block, finalization).await {
-            error!(height = height.get(), %err, "application failed to apply finalized block; stopping");
-            // Dropping `ack` stops marshal: a block we could not keep must not count as processed.
-            return Err(Error::Application {
-                height: height.get(),
-                reason: err.to_string(),
-            });
-        }
-        ack.acknowledge();
-        *processed.lock() = Some(height.get());
+    let height = block.height();
+    let finalization = certificate_for(marshal, height, block).await;
+    debug!(
+        height = height.get(),
+        with_certificate = finalization.is_some(),
+        "delivering finalized block"
+    );
+    if let Err(err) = app.finalized(block.clone(), finalization).await {
+        error!(height = height.get(), %err, "application failed to apply finalized block; stopping");
+        return Err(Error::Application {
+            height: height.get(),
+            reason: err.to_string(),
+        });
     }
     Ok(())
 }

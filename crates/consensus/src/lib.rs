@@ -32,14 +32,16 @@ mod chain_block;
 mod delivery;
 mod error;
 pub mod net;
+mod peers;
 mod scheme;
 mod validator;
 
-pub use application::{Ancestors, Application, BlockContext};
+pub use application::{Ancestors, Application, BlockContext, EpochMembers};
 pub use block::ChainBlock;
 pub use certificate::verify_finalization;
 pub use chain_block::{tx_root, MeridianBlock};
 pub use commonware_cryptography::Digested;
 pub use error::Error;
+pub use peers::{PeerTracker, TrackAddresses, TrackKeys};
 pub use scheme::{consensus_namespace, p2p_namespace, ConsensusScheme, Ed25519Scheme, Sm2Scheme};
 pub use validator::{channel, start_validator, Channels, Timeouts, Validator, ValidatorConfig};

@@ -8,6 +8,7 @@ use crate::{
     application::Application,
     block::ChainBlock,
     error::Error,
+    peers::TrackAddresses,
     scheme::{p2p_namespace, ConsensusScheme},
     validator::{channel, start_validator, Channels, Validator, ValidatorConfig},
 };
@@ -17,7 +18,7 @@ use commonware_consensus::{
     BoundedBlock,
 };
 use commonware_cryptography::ChaCha20Poly1305;
-use commonware_p2p::{authenticated::lookup, Address, AddressableManager as _};
+use commonware_p2p::{authenticated::lookup, Address};
 use commonware_runtime::{
     Clock, Metrics, Network as RNetwork, Quota, Resolver, Runner as _, Spawner, Storage,
 };
@@ -34,7 +35,9 @@ use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, time::Duration};
 pub struct NetConfig<P> {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Every validator of the chain (including this node) and the address it listens on.
+    /// The address book: every node this one may talk to (validators and followers, including
+    /// itself) and the address it listens on. Which of them may connect in an epoch is decided
+    /// by the epoch's members ([`crate::EpochMembers`]); a member missing here is unreachable.
     pub peers: Vec<(P, SocketAddr)>,
     /// Largest p2p message in bytes; must admit the largest block plus a certificate, and be the
     /// same on every node. Use [`max_message_size`].
@@ -161,8 +164,8 @@ where
             NZUsize!(1024),
         )
     };
-    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p_config);
-    let _ = oracle.track(0, peers);
+    let (mut network, oracle) = lookup::Network::new(context.child("p2p"), p2p_config);
+    let tracker = TrackAddresses::new(oracle.clone(), peers.into_iter().collect());
     let quota = Quota::per_second(net.messages_per_second);
     let mut register = |ch| network.register(ch, quota);
     let channels = Channels {
@@ -192,6 +195,7 @@ where
         channels,
         oracle.clone(),
         oracle,
+        tracker,
     )
     .await?;
     Ok((validator, extra))

@@ -4,6 +4,9 @@ use crate::overlay::{StateRead, WriteSet};
 use crate::ModuleError;
 use meridian_types::{Address, ChainId, Event, Hash32, HashFn};
 
+/// The module allowed to write `chain/validators` and `chain/config` besides its own keys.
+pub const CHAIN_GOVERNANCE_MODULE: &str = "identity";
+
 /// Per-transaction execution context: the caller, the block environment, a private write
 /// buffer over the block's state, and the events emitted so far.
 pub struct TxContext<'a> {
@@ -49,7 +52,12 @@ impl<'a> TxContext<'a> {
 
     fn check_key(&self, key: &[u8]) -> Result<(), ModuleError> {
         let prefix = self.module.as_bytes();
-        if key.len() > prefix.len() && key.starts_with(prefix) && key[prefix.len()] == b'/' {
+        let own = key.len() > prefix.len() && key.starts_with(prefix) && key[prefix.len()] == b'/';
+        // Alliance governance is the only writer of the chain-level validator set and
+        // parameters (consensus reads them at epoch boundaries).
+        let chain_level = self.module == CHAIN_GOVERNANCE_MODULE
+            && (key == meridian_types::VALIDATORS_KEY || key == meridian_types::CHAIN_CONFIG_KEY);
+        if own || chain_level {
             Ok(())
         } else {
             Err(ModuleError::new(

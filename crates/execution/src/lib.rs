@@ -18,7 +18,7 @@ mod context;
 mod executor;
 mod overlay;
 
-pub use context::TxContext;
+pub use context::{TxContext, CHAIN_GOVERNANCE_MODULE};
 pub use executor::{
     nonce_key, AccessControl, AdmissionError, BlockEnv, BlockOutcome, Denial, ExecMode, Executor,
     TxAuthenticator,

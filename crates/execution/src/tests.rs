@@ -45,6 +45,8 @@ impl Module for Kv {
                 Err(ModuleError::new("kv.failed", "asked to fail"))
             }
             "escape" => ctx.set(b"bank/x".to_vec(), vec![1]),
+            // Only the governance module may write the chain-level validator set.
+            "validators" => ctx.set(meridian_types::VALIDATORS_KEY.to_vec(), vec![1]),
             _ => Err(ModuleError::new(codes::UNKNOWN_METHOD, method)),
         }
     }
@@ -120,6 +122,19 @@ fn modules_cannot_write_foreign_keys() {
         .unwrap();
     assert_eq!(out.receipts[0].code, codes::FORBIDDEN_KEY);
     assert!(!out.writes.contains_key(b"bank/x".as_slice()));
+    let out = exec()
+        .execute_block(
+            &Sha,
+            &FlagAuth,
+            &base,
+            &env(1),
+            vec![tx(0, "validators", b"")],
+            ExecMode::Verify,
+        )
+        .unwrap();
+    assert_eq!(out.receipts[0].code, codes::FORBIDDEN_KEY);
+    assert!(!out.writes.contains_key(meridian_types::VALIDATORS_KEY));
+    assert_eq!(crate::CHAIN_GOVERNANCE_MODULE, "identity");
 }
 
 #[test]

@@ -35,6 +35,8 @@ fn run(suite: Suite, txs: usize, senders: usize) {
         orgs: Vec::new(),
         members: Vec::new(),
         policies: Vec::new(),
+        epoch_blocks: None,
+        fault_tolerance: None,
     };
     let cfg = LedgerConfig {
         max_block_txs: txs.max(senders + 1),

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use commonware_codec::DecodeExt as _;
 use commonware_cryptography::{Digestible, Hasher, PublicKey};
 use commonware_runtime::Clock;
-use meridian_consensus::{Ancestors, Application, BlockContext, Digested};
+use meridian_consensus::{Ancestors, Application, BlockContext, Digested, EpochMembers};
 use meridian_crypto::Digest32;
 
 use crate::ledger::{Ledger, LedgerError};
@@ -21,6 +22,9 @@ pub struct LedgerApp<C> {
     ledger: Arc<Ledger>,
     clock: Arc<C>,
     empty_block_wait: Duration,
+    /// Nodes this one knows how to reach (its address book); those the chain admits follow
+    /// the chain as non-voting peers (see [`Ledger::members_at`]).
+    known_peers: Arc<Vec<meridian_crypto::PublicKey>>,
 }
 
 impl<C> Clone for LedgerApp<C> {
@@ -29,6 +33,7 @@ impl<C> Clone for LedgerApp<C> {
             ledger: self.ledger.clone(),
             clock: self.clock.clone(),
             empty_block_wait: self.empty_block_wait,
+            known_peers: self.known_peers.clone(),
         }
     }
 }
@@ -42,7 +47,14 @@ impl<C: Clock + Send + Sync + 'static> LedgerApp<C> {
             ledger,
             clock: Arc::new(clock),
             empty_block_wait,
+            known_peers: Arc::new(Vec::new()),
         }
+    }
+
+    /// The address book's keys (see the field doc).
+    pub fn with_known_peers(mut self, peers: Vec<meridian_crypto::PublicKey>) -> Self {
+        self.known_peers = Arc::new(peers);
+        self
     }
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
@@ -176,6 +188,23 @@ where
                 futures::future::pending().await
             }
         }
+    }
+
+    fn members_at(&self, height: u64) -> Result<EpochMembers<P>, LedgerError> {
+        let (validators, followers) = self.ledger.members_at(height, &self.known_peers)?;
+        let convert = |keys: Vec<meridian_crypto::PublicKey>| {
+            keys.iter()
+                .map(|k| {
+                    P::decode(bytes::Bytes::copy_from_slice(k.as_bytes())).map_err(|e| {
+                        LedgerError::Corrupt(format!("validator key does not decode: {e}"))
+                    })
+                })
+                .collect::<Result<Vec<P>, _>>()
+        };
+        Ok(EpochMembers {
+            validators: convert(validators)?,
+            followers: convert(followers)?,
+        })
     }
 
     async fn finalized(

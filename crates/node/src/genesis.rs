@@ -1,13 +1,16 @@
 //! Genesis: the chain's identity, suite and initial validator set.
 
 use meridian_crypto::{PublicKey, Suite};
-use meridian_types::{Block, ChainId, Header, Writer};
+use meridian_types::{
+    Block, ChainConfig, ChainId, Encode, Header, ValidatorEntry, ValidatorSet, Writer,
+    CHAIN_CONFIG_KEY, VALIDATORS_KEY,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::LedgerError;
 
 /// State keys written at genesis (outside every module's key space).
-pub const GENESIS_KEYS: [&str; 2] = ["chain/params", "chain/validators"];
+pub const GENESIS_KEYS: [&str; 3] = ["chain/params", "chain/validators", "chain/config"];
 
 /// A validator listed in genesis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,14 @@ pub struct Genesis {
     pub members: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<GenesisPolicy>,
+    /// Blocks per consensus epoch (validator-set changes apply at epoch boundaries); fixed for
+    /// the life of the chain. Default 256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_blocks: Option<u64>,
+    /// Faults the validator set must tolerate (it never shrinks below `3f + 1`). Default: the
+    /// most the genesis validators tolerate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_tolerance: Option<u32>,
 }
 
 impl Genesis {
@@ -87,6 +98,20 @@ impl Genesis {
             keys.push(pk);
         }
         Ok((chain_id, suite, keys))
+    }
+
+    /// The chain parameters genesis sets (checked against the validator count).
+    pub fn chain_config(&self) -> Result<ChainConfig, LedgerError> {
+        let mut c = ChainConfig::defaults(self.validators.len());
+        if let Some(e) = self.epoch_blocks {
+            c.epoch_blocks = e;
+        }
+        if let Some(f) = self.fault_tolerance {
+            c.fault_tolerance = f;
+        }
+        c.check(self.validators.len())
+            .map_err(|e| LedgerError::Genesis(format!("chain parameters: {e}")))?;
+        Ok(c)
     }
 
     /// Certificate-mode state writes (none for an open chain). Checks the genesis invariants:
@@ -162,18 +187,26 @@ impl Genesis {
         params.str(&self.chain_id);
         params.u8(suite.tag());
         params.u64(self.timestamp_ms);
-        let mut vals = Writer::new();
-        vals.len(keys.len());
-        for (v, k) in self.validators.iter().zip(keys) {
-            vals.str(&v.name);
-            vals.bytes(k.as_bytes());
-        }
+        let vals = ValidatorSet(
+            self.validators
+                .iter()
+                .zip(keys)
+                .map(|(v, k)| ValidatorEntry {
+                    name: v.name.clone(),
+                    public_key: k.as_bytes().to_vec(),
+                })
+                .collect(),
+        );
         let mut writes = vec![
             (
                 GENESIS_KEYS[0].as_bytes().to_vec(),
                 Some(params.into_bytes()),
             ),
-            (GENESIS_KEYS[1].as_bytes().to_vec(), Some(vals.into_bytes())),
+            (VALIDATORS_KEY.to_vec(), Some(vals.encode())),
+            (
+                CHAIN_CONFIG_KEY.to_vec(),
+                Some(self.chain_config()?.encode()),
+            ),
         ];
         writes.extend(self.identity_writes(suite, keys)?);
         Ok(writes)
@@ -219,6 +252,14 @@ impl Genesis {
             for r in &p.roles {
                 w.str(r);
             }
+        }
+        if let Some(e) = self.epoch_blocks {
+            w.str("epoch_blocks");
+            w.u64(e);
+        }
+        if let Some(f) = self.fault_tolerance {
+            w.str("fault_tolerance");
+            w.u32(f);
         }
         w.into_bytes()
     }

@@ -12,8 +12,8 @@ use meridian_storage::{
     BlockCommit, CommitOutcome, PreparedState, StateProof, StorageError, Store,
 };
 use meridian_types::{
-    decode_exact, Address, Block, ChainId, Encode, Hash32, HashFn, Header, Receipt, SignedTx,
-    MAX_BLOCK_TXS,
+    decode_exact, Address, Block, ChainConfig, ChainId, Encode, Hash32, HashFn, Header, Receipt,
+    SignedTx, ValidatorSet, CHAIN_CONFIG_KEY, MAX_BLOCK_TXS, VALIDATORS_KEY,
 };
 
 use crate::genesis::Genesis;
@@ -95,6 +95,9 @@ pub struct Ledger {
     hash: ChainHash,
     chain_id: ChainId,
     validators: Vec<PublicKey>,
+    /// Genesis chain parameters (`epoch_blocks` never changes; the rest fall back to these on
+    /// stores that predate `chain/config`).
+    chain_config: ChainConfig,
     store: Store,
     executor: Executor,
     cfg: LedgerConfig,
@@ -155,6 +158,7 @@ impl Ledger {
     /// Opens (or creates from `genesis`) the ledger stored under `dir`.
     pub fn open(dir: &Path, genesis: &Genesis, cfg: LedgerConfig) -> Result<Self, LedgerError> {
         let (chain_id, suite, validators) = genesis.parse()?;
+        let chain_config = genesis.chain_config()?;
         let hash = ChainHash(suite);
         let store = Store::open(dir, hash.state_hash_kind())?;
         let writes = genesis.state_writes(suite, &validators)?;
@@ -212,6 +216,7 @@ impl Ledger {
             hash,
             chain_id,
             validators,
+            chain_config,
             store,
             executor,
             pool: Mutex::new(Mempool::new(cfg.mempool.clone())),
@@ -471,12 +476,82 @@ impl Ledger {
         ok
     }
 
-    /// This node's block limits: (most transactions, most bytes) per block.
+    /// Block limits this node proposes with: (most transactions, most bytes) per block — its
+    /// own configuration, capped by the chain parameters in the finalized state.
     pub fn block_limits(&self) -> (usize, usize) {
+        let read = PreparedRead {
+            state: None,
+            store: &self.store,
+            error: RefCell::new(None),
+        };
+        self.limits_on(&read)
+    }
+
+    fn limits_on(&self, read: &PreparedRead<'_>) -> (usize, usize) {
+        let chain = chain_config_in(read, self.chain_config);
         (
-            self.cfg.max_block_txs.min(MAX_BLOCK_TXS),
-            self.cfg.max_block_bytes,
+            self.cfg
+                .max_block_txs
+                .min(chain.max_block_txs as usize)
+                .min(MAX_BLOCK_TXS),
+            self.cfg.max_block_bytes.min(chain.max_block_bytes as usize),
         )
+    }
+
+    /// Blocks per consensus epoch (fixed at genesis).
+    pub fn epoch_blocks(&self) -> u64 {
+        self.chain_config.epoch_blocks
+    }
+
+    /// The validators of the epoch after block `height` (state after that block), and which of
+    /// `candidates` may follow the chain as non-voting peers: in certificate mode those holding
+    /// a registered, unrevoked, unexpired `consensus` certificate; on an open chain all of them.
+    pub fn members_at(
+        &self,
+        height: u64,
+        candidates: &[PublicKey],
+    ) -> Result<(Vec<PublicKey>, Vec<PublicKey>), LedgerError> {
+        use meridian_identity_module as idm;
+        let get = |key: &[u8]| self.store.get_at(key, height);
+        let raw = get(VALIDATORS_KEY)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("no validator set at {height}")))?;
+        let set = ValidatorSet::decode_exact(&raw)
+            .map_err(|e| LedgerError::Corrupt(format!("validator set at {height}: {e}")))?;
+        let validators = set
+            .0
+            .iter()
+            .map(|v| PublicKey::from_bytes(self.suite, &v.public_key))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LedgerError::Corrupt(format!("validator key at {height}: {e}")))?;
+        let cert_mode = get(idm::MODE_KEY.as_bytes())?.is_some();
+        let time_s = self
+            .block(height)?
+            .map_or(0, |b| b.header.timestamp_ms / 1000);
+        let mut followers = Vec::new();
+        for key in candidates {
+            if validators.contains(key) || followers.contains(key) {
+                continue;
+            }
+            let admitted = !cert_mode || {
+                let addr = self.address_of(key.as_bytes());
+                match get(&idm::member_key(&addr))? {
+                    None => false,
+                    Some(raw) => idm::MemberRecord::decode_exact(&raw).is_ok_and(|m| {
+                        meridian_identity::Certificate::from_der(&m.der).is_ok_and(|c| {
+                            c.role().ok() == Some(meridian_identity::Role::Consensus)
+                                && c.is_valid_at(time_s)
+                                && get(&idm::revoked_key(&m.ca_id, c.serial().as_bytes()))
+                                    .is_ok_and(|r| r.is_none())
+                                && get(&idm::ca_key(&m.ca_id)).is_ok_and(|r| r.is_some())
+                        })
+                    }),
+                }
+            };
+            if admitted {
+                followers.push(key.clone());
+            }
+        }
+        Ok((validators, followers))
     }
 
     /// Whether `tx_hash` waits in this node's mempool.
@@ -531,11 +606,9 @@ impl Ledger {
             store: &self.store,
             error: RefCell::new(None),
         };
-        let candidates = lock(&self.pool).select(
-            self.cfg.max_block_txs.min(MAX_BLOCK_TXS),
-            self.cfg.max_block_bytes,
-            |a| Executor::next_nonce(&read, a),
-        );
+        let (max_txs, max_bytes) = self.limits_on(&read);
+        let candidates =
+            lock(&self.pool).select(max_txs, max_bytes, |a| Executor::next_nonce(&read, a));
         let env = BlockEnv {
             chain_id: self.chain_id.clone(),
             height: parent.height + 1,
@@ -625,14 +698,16 @@ impl Ledger {
         if h.timestamp_ms < parent.timestamp_ms {
             return invalid("timestamp before parent".into());
         }
-        if block.txs.len() > self.cfg.max_block_txs.min(MAX_BLOCK_TXS) {
-            return invalid(format!("{} transactions", block.txs.len()));
-        }
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
             error: RefCell::new(None),
         };
+        // The chain's limit as of the parent (a parameter change applies from the next block).
+        let chain = chain_config_in(&read, self.chain_config);
+        if block.txs.len() > (chain.max_block_txs as usize).min(MAX_BLOCK_TXS) {
+            return invalid(format!("{} transactions", block.txs.len()));
+        }
         let env = BlockEnv {
             chain_id: self.chain_id.clone(),
             height: h.height,
@@ -770,6 +845,14 @@ impl Ledger {
     pub fn hash(&self, data: &[u8]) -> Hash32 {
         self.hash.hash(data)
     }
+}
+
+/// The chain parameters in `read`'s state (`fallback` — the genesis values — on stores written
+/// before `chain/config` existed).
+fn chain_config_in(read: &PreparedRead<'_>, fallback: ChainConfig) -> ChainConfig {
+    read.get(CHAIN_CONFIG_KEY)
+        .and_then(|raw| ChainConfig::decode_exact(&raw).ok())
+        .unwrap_or(fallback)
 }
 
 /// Most parsed sender keys kept (cleared when full).

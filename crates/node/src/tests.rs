@@ -24,6 +24,8 @@ fn genesis(suite: Suite, validators: &[PrivateKey]) -> Genesis {
         orgs: Vec::new(),
         members: Vec::new(),
         policies: Vec::new(),
+        epoch_blocks: None,
+        fault_tolerance: None,
     }
 }
 

@@ -86,6 +86,8 @@ impl Node {
             orgs: Vec::new(),
             members: Vec::new(),
             policies: Vec::new(),
+            epoch_blocks: None,
+            fault_tolerance: None,
         };
         let dir = tempfile::tempdir().unwrap();
         let cfg = LedgerConfig {

@@ -41,6 +41,8 @@ impl LocalNet {
             orgs: Vec::new(),
             members: Vec::new(),
             policies: Vec::new(),
+            epoch_blocks: None,
+            fault_tolerance: None,
         };
         let ledger = Arc::new(
             Ledger::open(

@@ -12,13 +12,13 @@ use commonware_cryptography::{
     Digestible, Hasher, PublicKey,
 };
 use meridian_consensus::{
-    tx_root, Ancestors, Application, BlockContext, ChainBlock, Digested, MeridianBlock,
+    tx_root, Ancestors, Application, BlockContext, ChainBlock, Digested, EpochMembers,
+    MeridianBlock,
 };
 use meridian_crypto::Digest32;
 use meridian_types::{ChainId, Header};
 use std::{
     collections::BTreeMap,
-    marker::PhantomData,
     sync::{Arc, Mutex},
 };
 
@@ -233,27 +233,45 @@ impl<D> Default for Store<D> {
     }
 }
 
+/// Validator sets by the height from which the application's "state" records them (shared by
+/// every app of a cluster, like chain state): `members_at(h)` is the newest entry at or below `h`.
+pub type Schedule<P> = Arc<Mutex<BTreeMap<u64, EpochMembers<P>>>>;
+
 pub struct TestApp<B: HashChain, P> {
     pub store: Arc<Mutex<Store<B::Digest>>>,
-    _marker: PhantomData<fn() -> P>,
+    pub schedule: Schedule<P>,
 }
 
 impl<B: HashChain, P> Clone for TestApp<B, P> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
-            _marker: PhantomData,
+            schedule: self.schedule.clone(),
         }
     }
 }
 
-impl<B: HashChain, P> Default for TestApp<B, P> {
-    fn default() -> Self {
+impl<B: HashChain, P> TestApp<B, P> {
+    /// A fresh app whose chain state follows `schedule`.
+    pub fn new(schedule: Schedule<P>) -> Self {
         Self {
             store: Arc::default(),
-            _marker: PhantomData,
+            schedule,
         }
     }
+}
+
+/// A schedule with one fixed validator set.
+pub fn fixed<P>(validators: Vec<P>) -> Schedule<P> {
+    let mut m = BTreeMap::new();
+    m.insert(
+        0,
+        EpochMembers {
+            validators,
+            followers: Vec::new(),
+        },
+    );
+    Arc::new(Mutex::new(m))
 }
 
 impl<B: HashChain, P> TestApp<B, P> {
@@ -320,6 +338,16 @@ impl<B: HashChain, P: PublicKey> Application<B, P> for TestApp<B, P> {
         block.proposer() == context.leader.encode().as_ref()
             && block.timestamp_ms() > parent.timestamp_ms()
             && block.state_root() == next_root(&parent.state_root(), height, block.proposer())
+    }
+
+    fn members_at(&self, height: u64) -> Result<EpochMembers<P>, DiskFull> {
+        self.schedule
+            .lock()
+            .unwrap()
+            .range(..=height)
+            .next_back()
+            .map(|(_, m)| m.clone())
+            .ok_or(DiskFull)
     }
 
     async fn finalized(

@@ -1,6 +1,6 @@
 //! A cluster of validators on the deterministic runtime and simulated network.
 
-use crate::app::{HashChain, TestApp};
+use crate::app::{fixed, HashChain, Schedule, TestApp};
 use commonware_codec::Decode as _;
 use commonware_consensus::simplex::{scheme::Scheme as SimplexScheme, types::Finalization};
 use commonware_cryptography::{sha256::Digest, Signer as _};
@@ -9,7 +9,7 @@ use commonware_parallel::Sequential;
 use commonware_runtime::{deterministic, Clock as _, Quota, Supervisor as _};
 use commonware_utils::{ordered::Set, probability, NZUsize, NZU32};
 use meridian_consensus::{
-    channel, consensus_namespace, start_validator, Channels, ConsensusScheme, Validator,
+    channel, consensus_namespace, start_validator, Channels, ConsensusScheme, TrackKeys, Validator,
     ValidatorConfig,
 };
 use meridian_crypto::Digest32;
@@ -66,6 +66,10 @@ pub struct Cluster<T: Suite, B: HashChain> {
     pub participants: Vec<Pk<T>>,
     pub apps: Vec<TestApp<B, Pk<T>>>,
     pub validators: Vec<Option<Validator<T::Scheme, B>>>,
+    /// The validator sets the apps' "chain state" records, by height.
+    pub schedule: Schedule<Pk<T>>,
+    /// Blocks per consensus epoch (`u64::MAX`: one epoch).
+    pub epoch_blocks: u64,
 }
 
 impl<T: Suite, B: HashChain> Cluster<T, B>
@@ -91,13 +95,16 @@ where
         )
         .await;
         network.start();
+        let schedule = fixed(participants.clone());
         let cluster = Self {
             context,
             oracle,
             signers,
             participants,
-            apps: (0..n).map(|_| TestApp::default()).collect(),
+            apps: (0..n).map(|_| TestApp::new(schedule.clone())).collect(),
             validators: (0..n).map(|_| None).collect(),
+            schedule,
+            epoch_blocks: u64::MAX,
         };
         let all: Vec<usize> = (0..n).collect();
         cluster.link(&all, &all).await;
@@ -125,13 +132,13 @@ where
             backfill: next(),
             blocks: next(),
         };
-        let config = ValidatorConfig::<T::Scheme, B>::new(
+        let mut config = ValidatorConfig::<T::Scheme, B>::new(
             CHAIN_ID,
             self.signers[i].clone(),
-            self.participants.clone(),
             format!("validator-{i}"),
             B::codec_config(),
         );
+        config.epoch_blocks = self.epoch_blocks;
         let validator = start_validator(
             self.context.child("validator").with_attribute("index", i),
             config,
@@ -139,6 +146,7 @@ where
             channels,
             self.oracle.manager(),
             control,
+            TrackKeys(self.oracle.manager()),
         )
         .await
         .expect("validator starts");

@@ -9,7 +9,7 @@ use commonware_consensus::simplex::scheme::Scheme as SimplexScheme;
 use commonware_cryptography::Digestible as _;
 use commonware_runtime::{deterministic, Clock as _, Runner as _};
 use harness::{Cluster, Ed25519, Sm2, Suite};
-use meridian_consensus::MeridianBlock;
+use meridian_consensus::{EpochMembers, MeridianBlock};
 use meridian_crypto::{Sha256Hasher, Sm3Hasher};
 use std::time::Duration;
 
@@ -228,14 +228,15 @@ where
             .enumerate()
             .map(|(i, k)| (k, addr(i)))
             .collect();
-        let apps: Vec<app::TestApp<B, _>> = (0..N).map(|_| app::TestApp::default()).collect();
+        let apps: Vec<app::TestApp<B, _>> = (0..N)
+            .map(|_| app::TestApp::new(app::fixed(keys.clone())))
+            .collect();
         let mut validators = Vec::new();
         let mut gossip = Vec::new();
         for (i, signer) in signers.into_iter().enumerate() {
             let config = ValidatorConfig::<T::Scheme, B>::new(
                 harness::CHAIN_ID,
                 signer,
-                keys.clone(),
                 format!("node-{i}"),
                 B::codec_config(),
             );
@@ -273,7 +274,6 @@ where
             ValidatorConfig::<T::Scheme, B>::new(
                 harness::CHAIN_ID,
                 T::signers(1).remove(0),
-                keys.clone(),
                 "bad",
                 B::codec_config(),
             ),
@@ -400,13 +400,14 @@ where
             })
             .collect();
         let peers: Vec<_> = keys.iter().cloned().zip(addrs.iter().copied()).collect();
-        let apps: Vec<app::TestApp<B, _>> = (0..N).map(|_| app::TestApp::default()).collect();
+        let apps: Vec<app::TestApp<B, _>> = (0..N)
+            .map(|_| app::TestApp::new(app::fixed(keys.clone())))
+            .collect();
         let mut validators = Vec::new();
         for (i, signer) in signers.into_iter().enumerate() {
             let config = ValidatorConfig::<T::Scheme, B>::new(
                 harness::CHAIN_ID,
                 signer,
-                keys.clone(),
                 format!("node-{i}"),
                 B::codec_config(),
             );
@@ -439,4 +440,108 @@ fn n4_tokio_loopback_finalizes_ed25519() {
 #[test]
 fn n4_tokio_loopback_finalizes_sm2() {
     n4_tokio_loopback_finalizes::<Sm2, MeridianBlock<Sm3Hasher>>();
+}
+
+/// Validator-set changes take effect at epoch boundaries: a follower (4) becomes a validator in
+/// epoch 2, validator 0 is removed in epoch 3. Certificates verify against their epoch's set
+/// only, and once 0 is removed its votes no longer count: with 2 and 3 down, 0 + 1 + 4 cannot
+/// finalize in a {1,2,3,4} epoch although three nodes are voting.
+fn epochs_change_validator_set<T: Suite, B: HashChain>()
+where
+    T::Scheme: SimplexScheme<B::Digest>,
+{
+    runner(11).start(|context| async move {
+        let mut cluster = Cluster::<T, B>::new(context, 5).await;
+        cluster.epoch_blocks = 10;
+        let keys = cluster.participants.clone();
+        let members = |v: &[usize], f: &[usize]| EpochMembers {
+            validators: v.iter().map(|&i| keys[i].clone()).collect(),
+            followers: f.iter().map(|&i| keys[i].clone()).collect(),
+        };
+        let sets = [
+            members(&[0, 1, 2, 3], &[4]),
+            members(&[0, 1, 2, 3, 4], &[]),
+            members(&[1, 2, 3, 4], &[0]),
+        ];
+        {
+            let mut schedule = cluster.schedule.lock().unwrap();
+            schedule.clear();
+            // Recorded in epoch 1 (heights 10..19) -> effective from epoch 2 (height 20).
+            schedule.insert(0, sets[0].clone());
+            schedule.insert(12, sets[1].clone());
+            // Recorded in epoch 2 -> effective from epoch 3 (height 30).
+            schedule.insert(25, sets[2].clone());
+        }
+        for i in 0..5 {
+            cluster.start(i).await;
+        }
+        cluster.wait_for(&[0, 1, 2, 3, 4], 34).await;
+        cluster.assert_no_fork();
+        for i in 0..5 {
+            assert!(cluster.validators[i].as_ref().unwrap().epoch() >= 3);
+        }
+        // Each certificate verifies with the set of its block's epoch, and not with another.
+        let set_of = |height: u64| match height {
+            0..=19 => &sets[0],
+            20..=29 => &sets[1],
+            _ => &sets[2],
+        };
+        let mut checked = [0usize; 3];
+        for (height, entry) in cluster.apps[1].history() {
+            let Some(cert) = entry.certificate else {
+                continue;
+            };
+            let own = set_of(height);
+            let verify = |set: &EpochMembers<_>, context: &mut deterministic::Context| {
+                meridian_consensus::verify_finalization::<T::Scheme, B::Digest, _>(
+                    context,
+                    harness::CHAIN_ID,
+                    &set.validators,
+                    &cert,
+                    &entry.digest,
+                )
+            };
+            let ctx = &mut cluster.context;
+            assert!(verify(own, ctx).is_ok(), "certificate at {height}");
+            // (Overlapping sets of equal size may legitimately both verify a certificate, so
+            // the foreign set is one of the other size.)
+            let other = if std::ptr::eq(own, &sets[1]) {
+                &sets[0]
+            } else {
+                &sets[1]
+            };
+            assert!(verify(other, ctx).is_err(), "foreign set at {height}");
+            checked[match height {
+                0..=19 => 0,
+                20..=29 => 1,
+                _ => 2,
+            }] += 1;
+        }
+        assert!(checked.iter().all(|&c| c >= 2), "checked {checked:?}");
+
+        // Removed validator 0 keeps running but its votes do not count.
+        cluster.crash(2).await;
+        cluster.crash(3).await;
+        let stalled = cluster.height(1);
+        cluster.context.sleep(Duration::from_secs(20)).await;
+        assert!(
+            cluster.height(1) <= stalled + 1,
+            "finalized without a quorum of the current set: {stalled} -> {}",
+            cluster.height(1)
+        );
+        // Bringing 2 back restores a quorum of {1,2,3,4}.
+        cluster.start(2).await;
+        cluster.wait_for(&[0, 1, 2, 4], stalled + 10).await;
+        cluster.assert_no_fork();
+    });
+}
+
+#[test]
+fn epochs_change_validator_set_ed25519() {
+    epochs_change_validator_set::<Ed25519, TestBlock>();
+}
+
+#[test]
+fn epochs_change_validator_set_sm2() {
+    epochs_change_validator_set::<Sm2, TestBlock>();
 }

@@ -93,7 +93,7 @@ fn denial(code: &'static str, message: impl Into<String>) -> Denial {
 }
 
 fn corrupt(e: meridian_execution::ModuleError) -> Denial {
-    denial("identity.corrupt", e.message)
+    denial(codes::CORRUPT, e.message)
 }
 
 /// The policy that governs `call`: its own, its module's, or the default.

@@ -1,21 +1,35 @@
-//! Alliance governance (seed 004): organisation admins propose and vote on membership and
-//! permission changes; a proposal executes in the block where it reaches its threshold, and can
-//! no longer be voted on or executed after its deadline.
+//! Alliance governance (seed 004): organisation admins propose and vote on membership,
+//! permission, validator-set and chain-parameter changes; a proposal executes in the block where
+//! it reaches its threshold, and can no longer be voted on or executed after its deadline.
 //!
 //! Each organisation has one vote, cast by any of its admins (a later vote of the same
 //! organisation replaces its earlier one). The proposer's organisation votes yes by proposing.
-//! Membership changes (adding or removing an organisation, trusting a CA) need at least a
+//! Membership changes (organisations, CAs, validators) and chain parameters need at least a
 //! majority of organisations whatever threshold the proposal names.
+//!
+//! An action's invariants are checked when it is proposed and again when it passes: if the
+//! state changed meanwhile so that it no longer applies, the proposal is closed as
+//! [`Status::Rejected`] with a `proposal_failed` event naming the broken rule, and nothing
+//! changes.
+//!
+//! Validator and parameter changes write [`VALIDATORS_KEY`] and [`CHAIN_CONFIG_KEY`]; the node
+//! applies them from the next consensus epoch.
 
 use meridian_execution::{ModuleError, TxContext};
-use meridian_identity::{Certificate, Role, TrustStore};
-use meridian_types::{decode_exact, CodecError, Decode, Encode, Reader, Writer};
+use meridian_identity::{verify_chain, Certificate, Role, TrustStore};
+use meridian_types::{
+    decode_exact, ChainConfig, CodecError, Decode, Encode, Reader, ValidatorEntry, ValidatorSet,
+    Writer, CHAIN_CONFIG_KEY, CHAIN_PARAMS, MAX_PUBLIC_KEY_LEN, MAX_VALIDATORS,
+    MAX_VALIDATOR_NAME_LEN, VALIDATORS_KEY,
+};
 
 use crate::records::*;
 use crate::{cert_error, codes, IdentityEvent, MODULE};
 
 /// Longest voting period, in blocks.
 pub const MAX_DEADLINE_BLOCKS: u64 = 1_000_000;
+/// Longest parameter name in [`Action::SetParam`].
+pub const MAX_PARAM_NAME_LEN: usize = 32;
 
 fn gov_key(rest: &[u8]) -> Vec<u8> {
     let mut k = format!("{MODULE}/gov/").into_bytes();
@@ -71,14 +85,25 @@ pub enum Action {
     SetPolicy { call: String, roles: Vec<String> },
     /// Put a certificate on the revocation list.
     RevokeCert { ca_id: [u8; 32], serial: Vec<u8> },
+    /// A new validator: a member key holding a valid `consensus` certificate.
+    AddValidator { name: String, public_key: Vec<u8> },
+    /// Remove a validator (refused if the set would drop below `3f+1`).
+    RemoveValidator { public_key: Vec<u8> },
+    /// Swap validator `old_key` for `new_key` (named `name`) in one step, keeping the set size.
+    ReplaceValidator {
+        old_key: Vec<u8>,
+        name: String,
+        new_key: Vec<u8>,
+    },
+    /// Change one chain parameter ([`CHAIN_PARAMS`]; `epoch_blocks` is fixed at genesis).
+    SetParam { name: String, value: u64 },
 }
 
 impl Action {
-    fn changes_membership(&self) -> bool {
-        matches!(
-            self,
-            Action::AddOrg { .. } | Action::RemoveOrg { .. } | Action::TrustCa { .. }
-        )
+    /// Whether the action needs at least a majority of organisations whatever the proposal's
+    /// threshold: it changes who is trusted or what every validator must agree on.
+    pub fn needs_majority(&self) -> bool {
+        !matches!(self, Action::SetPolicy { .. } | Action::RevokeCert { .. })
     }
 }
 
@@ -112,6 +137,30 @@ impl Encode for Action {
                 w.fixed(ca_id);
                 w.bytes(serial);
             }
+            Action::AddValidator { name, public_key } => {
+                w.u8(6);
+                w.str(name);
+                w.bytes(public_key);
+            }
+            Action::RemoveValidator { public_key } => {
+                w.u8(7);
+                w.bytes(public_key);
+            }
+            Action::ReplaceValidator {
+                old_key,
+                name,
+                new_key,
+            } => {
+                w.u8(8);
+                w.bytes(old_key);
+                w.str(name);
+                w.bytes(new_key);
+            }
+            Action::SetParam { name, value } => {
+                w.u8(9);
+                w.str(name);
+                w.u64(*value);
+            }
         }
     }
 }
@@ -143,6 +192,22 @@ impl Decode for Action {
             5 => Action::RevokeCert {
                 ca_id: r.array("action.ca_id")?,
                 serial: r.bytes(meridian_identity::Serial::MAX_LEN, "action.serial")?,
+            },
+            6 => Action::AddValidator {
+                name: r.string(MAX_VALIDATOR_NAME_LEN, "action.validator_name")?,
+                public_key: r.bytes(MAX_PUBLIC_KEY_LEN, "action.public_key")?,
+            },
+            7 => Action::RemoveValidator {
+                public_key: r.bytes(MAX_PUBLIC_KEY_LEN, "action.public_key")?,
+            },
+            8 => Action::ReplaceValidator {
+                old_key: r.bytes(MAX_PUBLIC_KEY_LEN, "action.old_key")?,
+                name: r.string(MAX_VALIDATOR_NAME_LEN, "action.validator_name")?,
+                new_key: r.bytes(MAX_PUBLIC_KEY_LEN, "action.new_key")?,
+            },
+            9 => Action::SetParam {
+                name: r.string(MAX_PARAM_NAME_LEN, "action.param")?,
+                value: r.u64("action.value")?,
             },
             _ => return Err(CodecError::Invalid("action.kind")),
         })
@@ -252,7 +317,7 @@ fn err(code: &'static str, msg: impl Into<String>) -> ModuleError {
 }
 
 fn corrupt(what: &str, e: CodecError) -> ModuleError {
-    err("identity.corrupt", format!("stored {what}: {e}"))
+    err(codes::CORRUPT, format!("stored {what}: {e}"))
 }
 
 /// The organisation of the signer, who must be an admin.
@@ -284,13 +349,22 @@ fn load(ctx: &TxContext<'_>, id: u64) -> Result<Proposal, ModuleError> {
         .and_then(|raw| decode_exact(&raw).map_err(|e| corrupt("proposal", e)))
 }
 
+/// What a validator or parameter action writes, and the event that says so.
+pub(crate) struct ChainChange {
+    /// `None` when the set stays as it is.
+    validators: Option<ValidatorSet>,
+    config: ChainConfig,
+    event: IdentityEvent,
+}
+
 /// Checks an action can apply to the current state (so a proposal that could never execute is
-/// refused up front, and one whose premise changed fails at execution).
+/// refused up front, and one whose premise changed fails at execution). Returns what a
+/// validator or parameter action would write.
 fn check(
     ctx: &TxContext<'_>,
     suite: meridian_crypto::Suite,
     a: &Action,
-) -> Result<(), ModuleError> {
+) -> Result<Option<ChainChange>, ModuleError> {
     let orgs = load_orgs(ctx)?;
     match a {
         Action::AddOrg { org, ca_der } => {
@@ -364,6 +438,186 @@ fn check(
             }
             refuse_validator_revocation(ctx, ca_id, serial)?;
         }
+        Action::AddValidator { .. }
+        | Action::RemoveValidator { .. }
+        | Action::ReplaceValidator { .. }
+        | Action::SetParam { .. } => return chain_change(ctx, suite, &orgs, a).map(Some),
+    }
+    Ok(None)
+}
+
+fn invariant(msg: impl Into<String>) -> ModuleError {
+    err(codes::INVARIANT, msg)
+}
+
+/// The current validator set (empty on a store without one).
+pub(crate) fn load_validators(ctx: &TxContext<'_>) -> Result<ValidatorSet, ModuleError> {
+    ctx.get(VALIDATORS_KEY)
+        .map(|raw| ValidatorSet::decode_exact(&raw).map_err(|e| corrupt("validator set", e)))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// The chain parameters; a store from before `chain/config` existed uses the defaults for its
+/// validator count.
+fn load_config(ctx: &TxContext<'_>, validators: usize) -> Result<ChainConfig, ModuleError> {
+    match ctx.get(CHAIN_CONFIG_KEY) {
+        Some(raw) => ChainConfig::decode_exact(&raw).map_err(|e| corrupt("chain config", e)),
+        None => Ok(ChainConfig::defaults(validators)),
+    }
+}
+
+/// The validator set and parameters after a validator or parameter action, with every
+/// invariant checked against the current state and block time.
+fn chain_change(
+    ctx: &TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    orgs: &OrgList,
+    a: &Action,
+) -> Result<ChainChange, ModuleError> {
+    let set = load_validators(ctx)?;
+    let mut config = load_config(ctx, set.len())?;
+    let position = |key: &[u8]| {
+        set.0
+            .iter()
+            .position(|v| v.public_key == key)
+            .ok_or_else(|| invariant("this key is not a current validator"))
+    };
+    let mut next = set.clone();
+    let event = match a {
+        Action::AddValidator { name, public_key } => {
+            check_candidate(ctx, suite, orgs, &set, None, name, public_key)?;
+            next.0.push(ValidatorEntry {
+                name: name.clone(),
+                public_key: public_key.clone(),
+            });
+            IdentityEvent::ValidatorAdded {
+                name: name.clone(),
+                public_key: public_key.clone(),
+            }
+        }
+        Action::RemoveValidator { public_key } => {
+            next.0.remove(position(public_key)?);
+            IdentityEvent::ValidatorRemoved {
+                public_key: public_key.clone(),
+            }
+        }
+        Action::ReplaceValidator {
+            old_key,
+            name,
+            new_key,
+        } => {
+            let i = position(old_key)?;
+            check_candidate(ctx, suite, orgs, &set, Some(i), name, new_key)?;
+            next.0[i] = ValidatorEntry {
+                name: name.clone(),
+                public_key: new_key.clone(),
+            };
+            IdentityEvent::ValidatorReplaced {
+                old_key: old_key.clone(),
+                new_key: new_key.clone(),
+            }
+        }
+        Action::SetParam { name, value } => {
+            if !CHAIN_PARAMS.contains(&name.as_str()) && name != "epoch_blocks" {
+                return Err(err(
+                    codes::BAD_ARGS,
+                    format!(
+                        "unknown parameter {name:?} (settable: {})",
+                        CHAIN_PARAMS.join(", ")
+                    ),
+                ));
+            }
+            config.set(name, *value).map_err(invariant)?;
+            config.check(set.len()).map_err(invariant)?;
+            return Ok(ChainChange {
+                validators: None,
+                config,
+                event: IdentityEvent::ParamSet {
+                    name: name.clone(),
+                    value: *value,
+                },
+            });
+        }
+        _ => return Err(err(codes::BAD_ARGS, "not a validator or parameter action")),
+    };
+    if next.len() > MAX_VALIDATORS {
+        return Err(invariant(format!("at most {MAX_VALIDATORS} validators")));
+    }
+    config.check(next.len()).map_err(invariant)?;
+    Ok(ChainChange {
+        validators: Some(next),
+        config,
+        event,
+    })
+}
+
+/// A validator must hold, at this block's time, a registered, valid, unrevoked `consensus`
+/// certificate for exactly this key from a trusted CA of a member organisation, so that every
+/// validator is accountable to an organisation. `replacing` is the index of the entry the
+/// candidate takes over (its name may be reused).
+fn check_candidate(
+    ctx: &TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    orgs: &OrgList,
+    set: &ValidatorSet,
+    replacing: Option<usize>,
+    name: &str,
+    key: &[u8],
+) -> Result<(), ModuleError> {
+    if name.is_empty() || name.len() > MAX_VALIDATOR_NAME_LEN {
+        return Err(err(
+            codes::BAD_ARGS,
+            format!("a validator name is 1..={MAX_VALIDATOR_NAME_LEN} bytes"),
+        ));
+    }
+    if set.contains_key(key) {
+        return Err(invariant("this key is already a validator"));
+    }
+    if set
+        .0
+        .iter()
+        .enumerate()
+        .any(|(i, v)| Some(i) != replacing && v.name == name)
+    {
+        return Err(invariant(format!("a validator is already named {name:?}")));
+    }
+    let member = ctx
+        .get(&member_key(&ctx.address_of(key)))
+        .ok_or_else(|| invariant("no member certificate is registered for this key"))
+        .and_then(|raw| MemberRecord::decode_exact(&raw))?;
+    let ca = ctx
+        .get(&ca_key(&member.ca_id))
+        .ok_or_else(|| {
+            err(
+                "cert.unknown_ca",
+                "the CA that issued this key's certificate is no longer trusted",
+            )
+        })
+        .and_then(|raw| CaRecord::decode_exact(&raw))?;
+    let cert = Certificate::from_der(&member.der).map_err(cert_error)?;
+    let mut store = TrustStore::new(suite);
+    ca.add_to(&mut store).map_err(cert_error)?;
+    let id = verify_chain(&cert, &store, suite, ctx.time_ms / 1000, |ca_id, serial| {
+        ctx.get(&revoked_key(ca_id.as_bytes(), serial)).is_some()
+    })
+    .map_err(cert_error)?;
+    if id.public_key.to_bytes() != key {
+        return Err(invariant(
+            "the registered certificate certifies another encoding of this key",
+        ));
+    }
+    if id.role != Role::Consensus {
+        return Err(invariant(format!(
+            "a validator needs a consensus certificate; this key's role is {}",
+            id.role
+        )));
+    }
+    if !orgs.orgs.contains(&id.org) {
+        return Err(err(
+            codes::NO_ORG,
+            format!("{} is not a member organisation", id.org),
+        ));
     }
     Ok(())
 }
@@ -376,20 +630,12 @@ fn validator_orgs(ctx: &TxContext<'_>) -> Result<Vec<String>, ModuleError> {
 /// A validator's certificate: (org, issuing CA id, serial).
 pub(crate) type ValidatorCert = (String, [u8; 32], Vec<u8>);
 
-/// (org, issuing CA id, serial) of every current validator's registered certificate.
+/// (org, issuing CA id, serial) of every current validator's registered certificate (after a
+/// rotation, the new one).
 pub(crate) fn validator_certs(ctx: &TxContext<'_>) -> Result<Vec<ValidatorCert>, ModuleError> {
-    let Some(raw) = ctx.get(b"chain/validators") else {
-        return Ok(Vec::new());
-    };
-    let mut r = Reader::new(&raw);
-    let n = r
-        .len(1024, "validators")
-        .map_err(|e| corrupt("validators", e))?;
     let mut out = Vec::new();
-    for _ in 0..n {
-        let _name = r.string(64, "name").map_err(|e| corrupt("validators", e))?;
-        let key = r.bytes(65, "key").map_err(|e| corrupt("validators", e))?;
-        if let Some(m) = ctx.get(&member_key(&ctx.address_of(&key))) {
+    for v in load_validators(ctx)?.0 {
+        if let Some(m) = ctx.get(&member_key(&ctx.address_of(&v.public_key))) {
             let m = MemberRecord::decode_exact(&m)?;
             if let Ok(c) = Certificate::from_der(&m.der) {
                 let org = c.org().unwrap_or_default().to_string();
@@ -419,7 +665,14 @@ pub(crate) fn refuse_validator_revocation(
     Ok(())
 }
 
-fn apply(ctx: &mut TxContext<'_>, a: &Action) -> Result<(), ModuleError> {
+fn apply(
+    ctx: &mut TxContext<'_>,
+    a: &Action,
+    change: Option<ChainChange>,
+) -> Result<(), ModuleError> {
+    if let Some(change) = change {
+        return apply_chain_change(ctx, change);
+    }
     let mut orgs = load_orgs(ctx)?;
     match a {
         Action::AddOrg { org, ca_der } | Action::TrustCa { org, ca_der } => {
@@ -470,8 +723,28 @@ fn apply(ctx: &mut TxContext<'_>, a: &Action) -> Result<(), ModuleError> {
                 ctx.height.to_be_bytes().to_vec(),
             )?;
         }
+        Action::AddValidator { .. }
+        | Action::RemoveValidator { .. }
+        | Action::ReplaceValidator { .. }
+        | Action::SetParam { .. } => {
+            return Err(err(
+                codes::INVARIANT,
+                "a validator or parameter action without its checked change",
+            ))
+        }
     }
     Ok(())
+}
+
+/// Writes a checked validator or parameter change. The parameters are written with every
+/// change so that a store from before `chain/config` pins the fault tolerance it was checked
+/// against instead of deriving it from the changing set size.
+fn apply_chain_change(ctx: &mut TxContext<'_>, change: ChainChange) -> Result<(), ModuleError> {
+    if let Some(set) = &change.validators {
+        ctx.set(VALIDATORS_KEY.to_vec(), set.encode())?;
+    }
+    ctx.set(CHAIN_CONFIG_KEY.to_vec(), change.config.encode())?;
+    ctx.emit(change.event.kind(), change.event.encode())
 }
 
 /// `identity.propose`.
@@ -575,16 +848,30 @@ fn record_vote(
         .filter(|(o, y)| !*y && orgs.orgs.contains(o))
         .count();
     let mut need = p.threshold.required(members);
-    if p.action.changes_membership() {
+    if p.action.needs_majority() {
         need = need.max(Threshold::Majority.required(members));
     }
     if yes >= need {
-        // The premise is re-checked: state may have changed since the proposal.
-        check(ctx, suite, &p.action)?;
-        apply(ctx, &p.action)?;
-        p.status = Status::Executed;
-        let ev = IdentityEvent::ProposalExecuted { id: p.id };
-        ctx.emit(ev.kind(), ev.encode())?;
+        // The premise is re-checked: state may have changed since the proposal. A proposal
+        // that no longer applies is closed with the reason; the vote itself still counts.
+        match check(ctx, suite, &p.action) {
+            Ok(change) => {
+                apply(ctx, &p.action, change)?;
+                p.status = Status::Executed;
+                let ev = IdentityEvent::ProposalExecuted { id: p.id };
+                ctx.emit(ev.kind(), ev.encode())?;
+            }
+            Err(e) if e.code == codes::CORRUPT => return Err(e),
+            Err(e) => {
+                p.status = Status::Rejected;
+                let ev = IdentityEvent::ProposalFailed {
+                    id: p.id,
+                    code: e.code,
+                    reason: e.message,
+                };
+                ctx.emit(ev.kind(), ev.encode())?;
+            }
+        }
     } else if members - no < need {
         p.status = Status::Rejected;
         let ev = IdentityEvent::ProposalRejected { id: p.id };

@@ -15,10 +15,20 @@
 //! - `identity/policy/<module>.<method>` — roles allowed to send that call (`<module>.*` is the
 //!   module-wide fallback, [`DEFAULT_ROLES`] the chain-wide one).
 //!
+//! It also writes, through governance, the chain-level records the node reads at every epoch
+//! boundary: `chain/validators` and `chain/config` ([`meridian_types::ValidatorSet`],
+//! [`meridian_types::ChainConfig`]).
+//!
 //! Calls: `register` (a member presents its certificate, signed with the certified key — also
-//! how a certificate is rotated with no downtime), `revoke` (an admin of the issuing CA's
-//! organisation revokes a serial). Adding organisations, trusting third-party CAs and changing
-//! policies go through governance.
+//! how a certificate is rotated with no downtime, validators included), `revoke` (an admin of
+//! the issuing CA's organisation revokes a serial), `propose` and `vote` (see [`governance`]).
+//! Governance [`Action`]s, with their wire tags: 1 add an organisation, 2 remove one, 3 trust a
+//! third-party CA, 4 set a call's policy, 5 revoke a certificate, 6 add a validator, 7 remove
+//! one, 8 replace one, 9 set a chain parameter.
+//!
+//! Invariants kept on every path: every validator holds a valid `consensus` certificate of a
+//! member organisation (so its certificate cannot be revoked and its organisation cannot leave
+//! while it validates), the set never drops below `3f+1`, and admins keep access to governance.
 
 mod access;
 pub mod governance;
@@ -26,7 +36,10 @@ mod records;
 
 use meridian_execution::{Module, ModuleError, TxContext};
 use meridian_identity::{verify_chain, Certificate, Role, TrustStore};
-use meridian_types::{Call, Decode, Encode, Reader, Writer};
+use meridian_types::{
+    Call, Decode, Encode, Reader, Writer, MAX_ERROR_MESSAGE_LEN, MAX_PUBLIC_KEY_LEN,
+    MAX_VALIDATOR_NAME_LEN,
+};
 
 pub use access::IdentityAccess;
 pub use governance::{Action, Proposal, Status, Threshold};
@@ -57,6 +70,8 @@ pub mod codes {
     /// The change would break a chain invariant (no approvals needed, no organisation left,
     /// a validator without a valid certificate, admins locked out of governance).
     pub const INVARIANT: &str = "identity.invariant";
+    /// A stored record does not decode (never expected; the transaction fails).
+    pub const CORRUPT: &str = "identity.corrupt";
 }
 
 /// A call to the identity module.
@@ -183,7 +198,46 @@ pub enum IdentityEvent {
     ProposalRejected {
         id: u64,
     },
+    /// The proposal reached its threshold but no longer applied (state changed since it was
+    /// proposed); it is closed as rejected and nothing changed.
+    ProposalFailed {
+        id: u64,
+        /// The stable code of the broken rule (`identity.invariant`, `cert.revoked` ...).
+        code: String,
+        /// At most [`meridian_types::MAX_ERROR_MESSAGE_LEN`] bytes.
+        reason: String,
+    },
+    ValidatorAdded {
+        name: String,
+        public_key: Vec<u8>,
+    },
+    ValidatorRemoved {
+        public_key: Vec<u8>,
+    },
+    ValidatorReplaced {
+        old_key: Vec<u8>,
+        new_key: Vec<u8>,
+    },
+    ParamSet {
+        name: String,
+        value: u64,
+    },
 }
+
+/// Every identity event kind, as [`IdentityEvent::kind`] names it.
+pub const EVENT_KINDS: [&str; 11] = [
+    "member_registered",
+    "cert_revoked",
+    "proposal_created",
+    "voted",
+    "proposal_executed",
+    "proposal_rejected",
+    "proposal_failed",
+    "validator_added",
+    "validator_removed",
+    "validator_replaced",
+    "param_set",
+];
 
 impl IdentityEvent {
     pub fn kind(&self) -> &'static str {
@@ -194,6 +248,11 @@ impl IdentityEvent {
             IdentityEvent::Voted { .. } => "voted",
             IdentityEvent::ProposalExecuted { .. } => "proposal_executed",
             IdentityEvent::ProposalRejected { .. } => "proposal_rejected",
+            IdentityEvent::ProposalFailed { .. } => "proposal_failed",
+            IdentityEvent::ValidatorAdded { .. } => "validator_added",
+            IdentityEvent::ValidatorRemoved { .. } => "validator_removed",
+            IdentityEvent::ValidatorReplaced { .. } => "validator_replaced",
+            IdentityEvent::ParamSet { .. } => "param_set",
         }
     }
 }
@@ -235,8 +294,35 @@ impl Encode for IdentityEvent {
             IdentityEvent::ProposalExecuted { id } | IdentityEvent::ProposalRejected { id } => {
                 w.u64(*id)
             }
+            IdentityEvent::ProposalFailed { id, code, reason } => {
+                w.u64(*id);
+                w.str(code);
+                w.str(truncate(reason, MAX_ERROR_MESSAGE_LEN));
+            }
+            IdentityEvent::ValidatorAdded { name, public_key } => {
+                w.str(name);
+                w.bytes(public_key);
+            }
+            IdentityEvent::ValidatorRemoved { public_key } => w.bytes(public_key),
+            IdentityEvent::ValidatorReplaced { old_key, new_key } => {
+                w.bytes(old_key);
+                w.bytes(new_key);
+            }
+            IdentityEvent::ParamSet { name, value } => {
+                w.str(name);
+                w.u64(*value);
+            }
         }
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Decodes an event's `data` given its kind.
@@ -269,6 +355,26 @@ pub fn decode_event(kind: &str, data: &[u8]) -> Option<IdentityEvent> {
         },
         "proposal_rejected" => IdentityEvent::ProposalRejected {
             id: r.u64("id").ok()?,
+        },
+        "proposal_failed" => IdentityEvent::ProposalFailed {
+            id: r.u64("id").ok()?,
+            code: r.string(64, "code").ok()?,
+            reason: r.string(MAX_ERROR_MESSAGE_LEN, "reason").ok()?,
+        },
+        "validator_added" => IdentityEvent::ValidatorAdded {
+            name: r.string(MAX_VALIDATOR_NAME_LEN, "name").ok()?,
+            public_key: r.bytes(MAX_PUBLIC_KEY_LEN, "public_key").ok()?,
+        },
+        "validator_removed" => IdentityEvent::ValidatorRemoved {
+            public_key: r.bytes(MAX_PUBLIC_KEY_LEN, "public_key").ok()?,
+        },
+        "validator_replaced" => IdentityEvent::ValidatorReplaced {
+            old_key: r.bytes(MAX_PUBLIC_KEY_LEN, "old_key").ok()?,
+            new_key: r.bytes(MAX_PUBLIC_KEY_LEN, "new_key").ok()?,
+        },
+        "param_set" => IdentityEvent::ParamSet {
+            name: r.string(governance::MAX_PARAM_NAME_LEN, "name").ok()?,
+            value: r.u64("value").ok()?,
         },
         _ => return None,
     };
@@ -309,6 +415,14 @@ impl IdentityModule {
             return Err(ModuleError::new(
                 codes::KEY_MISMATCH,
                 "the certificate certifies another key than the transaction's signer",
+            ));
+        }
+        // Every validator keeps a consensus certificate: a validator rotates only to another.
+        if id.role != Role::Consensus && governance::load_validators(ctx)?.contains_key(&key_bytes)
+        {
+            return Err(ModuleError::new(
+                codes::INVARIANT,
+                "this key is a validator; it may only register a consensus certificate",
             ));
         }
         let key = member_key(&ctx.sender);

@@ -40,7 +40,7 @@ pub fn policy_key(call: &str) -> Vec<u8> {
 }
 
 fn corrupt(what: &str, e: CodecError) -> ModuleError {
-    ModuleError::new("identity.corrupt", format!("stored {what}: {e}"))
+    ModuleError::new(crate::codes::CORRUPT, format!("stored {what}: {e}"))
 }
 
 /// A trusted CA.

@@ -1,5 +1,6 @@
 //! Certificate mode end to end through the executor: membership, roles and policies,
-//! registration and rotation, revocation, expiry, unknown CAs.
+//! registration and rotation, revocation, expiry, unknown CAs, and governance of organisations,
+//! validators and chain parameters.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +11,10 @@ use meridian_execution::{
     TxContext,
 };
 use meridian_identity::{CaParams, Certificate, IssueRequest, OrgCa, Role, Serial};
-use meridian_types::{Address, Call, ChainId, Hash32, HashFn, SignedTx, SignerId, TxBody};
+use meridian_types::{
+    Address, Call, ChainConfig, ChainId, Encode, Hash32, HashFn, SignedTx, SignerId, TxBody,
+    ValidatorEntry, ValidatorSet, CHAIN_CONFIG_KEY, VALIDATORS_KEY,
+};
 
 use super::*;
 
@@ -62,6 +66,10 @@ struct World {
     /// Transactions signed for the next block, per sender.
     pending: BTreeMap<Vec<u8>, u64>,
     height: u64,
+    /// Identity events of the last block, decoded.
+    events: Vec<IdentityEvent>,
+    /// Receipt messages of the last block, in transaction order.
+    messages: Vec<String>,
 }
 
 fn key(i: u8) -> PrivateKey {
@@ -99,17 +107,51 @@ fn issue(
     .unwrap()
 }
 
+/// Key of validator `i` (as listed by [`World::with_validators`]).
+fn vkey(i: u8) -> PrivateKey {
+    key(20 + i)
+}
+
+fn pk(k: &PrivateKey) -> Vec<u8> {
+    k.public_key().as_bytes().to_vec()
+}
+
 impl World {
     /// org1 (admin 1, client 2, short-lived client 5) and org2 (regulator 3, admin 4).
     fn new() -> World {
+        World::with_validators(0)
+    }
+
+    /// As [`World::new`], plus `n` validators `v0..` (keys [`vkey`], serials 100.., orgs
+    /// alternating org1/org2) whose consensus certificates genesis registers and lists in
+    /// `chain/validators`, as the node's genesis does (without `chain/config`, like a store
+    /// from before it existed).
+    fn with_validators(n: u8) -> World {
         let (ca1, ca2) = (ca("org1", 100), ca("org2", 101));
-        let members = [
+        let mut members = vec![
             issue(&ca1, &key(1), "alice-admin", Role::Admin, 10, 365),
             issue(&ca1, &key(2), "bob-client", Role::Client, 11, 365),
             issue(&ca2, &key(3), "reg", Role::Regulator, 12, 365),
             issue(&ca2, &key(4), "org2-admin", Role::Admin, 13, 365),
             issue(&ca1, &key(5), "brief", Role::Client, 14, 1),
         ];
+        let mut set = ValidatorSet::default();
+        for i in 0..n {
+            let org_ca = if i % 2 == 0 { &ca1 } else { &ca2 };
+            let name = format!("v{i}");
+            members.push(issue(
+                org_ca,
+                &vkey(i),
+                &name,
+                Role::Consensus,
+                100 + u64::from(i),
+                365,
+            ));
+            set.0.push(ValidatorEntry {
+                name,
+                public_key: pk(&vkey(i)),
+            });
+        }
         let ders: Vec<Vec<u8>> = members.iter().map(|c| c.to_der()).collect();
         let der_refs: Vec<&[u8]> = ders.iter().map(|d| d.as_slice()).collect();
         let (c1, c2) = (ca1.certificate().to_der(), ca2.certificate().to_der());
@@ -136,14 +178,20 @@ impl World {
             Arc::new(Echo),
         ])
         .with_access(Arc::new(IdentityAccess::new(Suite::Intl)));
+        let mut state = Mem(writes.into_iter().collect());
+        if n > 0 {
+            state.0.insert(VALIDATORS_KEY.to_vec(), set.encode());
+        }
         World {
-            state: Mem(writes.into_iter().collect()),
+            state,
             exec,
             ca1,
             ca2,
             nonces: BTreeMap::new(),
             pending: BTreeMap::new(),
             height: 0,
+            events: Vec::new(),
+            messages: Vec::new(),
         }
     }
 
@@ -199,6 +247,14 @@ impl World {
         for t in &out.txs {
             *self.nonces.entry(t.body.sender.clone()).or_default() += 1;
         }
+        self.events = out
+            .receipts
+            .iter()
+            .flat_map(|r| &r.events)
+            .filter(|e| e.module == MODULE)
+            .map(|e| decode_event(&e.kind, &e.data).expect("every identity event decodes"))
+            .collect();
+        self.messages = out.receipts.iter().map(|r| r.message.clone()).collect();
         hashes
             .iter()
             .map(|h| {
@@ -617,4 +673,613 @@ fn deadlines_rejections_and_invariants() {
         w.block(T0 + 110, vec![t])[0].as_ref().unwrap().0,
         "identity.invariant"
     );
+}
+
+// Validators and chain parameters.
+
+fn validators(w: &World) -> ValidatorSet {
+    ValidatorSet::decode_exact(&w.state.get(VALIDATORS_KEY).unwrap()).unwrap()
+}
+
+fn stored_config(w: &World) -> Option<ChainConfig> {
+    w.state
+        .get(CHAIN_CONFIG_KEY)
+        .map(|raw| ChainConfig::decode_exact(&raw).unwrap())
+}
+
+fn keys_of(set: &ValidatorSet) -> Vec<Vec<u8>> {
+    set.0.iter().map(|v| v.public_key.clone()).collect()
+}
+
+fn add_validator(name: &str, k: &PrivateKey) -> Action {
+    Action::AddValidator {
+        name: name.into(),
+        public_key: pk(k),
+    }
+}
+
+fn remove_validator(k: &PrivateKey) -> Action {
+    Action::RemoveValidator { public_key: pk(k) }
+}
+
+fn set_param(name: &str, value: u64) -> Action {
+    Action::SetParam {
+        name: name.into(),
+        value,
+    }
+}
+
+fn serial(n: u64) -> Vec<u8> {
+    Serial::from_u64(n).unwrap().as_bytes().to_vec()
+}
+
+impl World {
+    /// One transaction in its own block at `time`: its receipt code, or the code it was
+    /// dropped with.
+    fn send(&mut self, k: &PrivateKey, call: Call, time: u64) -> String {
+        let t = self.tx(k, call);
+        match self.block(time, vec![t]).remove(0) {
+            Ok((code, _)) => code,
+            Err(code) => code.to_string(),
+        }
+    }
+
+    /// org1's admin proposes `action` (majority, 10 blocks): the receipt code and the id of
+    /// the newest proposal (this one's if the code is `ok`).
+    fn open(&mut self, action: Action, time: u64) -> (String, u64) {
+        let code = self.send(&key(1), propose(action, Threshold::Majority, 10), time);
+        let next = self
+            .state
+            .get(&governance::next_proposal_key())
+            .map_or(1, |v| u64::from_be_bytes(v.try_into().unwrap()));
+        (code, next - 1)
+    }
+
+    /// org2's admin approves proposal `id` (with org1's, a majority of two organisations).
+    fn approve(&mut self, id: u64, time: u64) -> String {
+        self.send(&key(4), vote(id, true), time)
+    }
+
+    /// Proposes `action` and has both organisations approve it; the proposal's id.
+    fn pass(&mut self, action: Action, time: u64) -> u64 {
+        let (code, id) = self.open(action, time);
+        assert_eq!(code, "ok", "{:?}", self.messages);
+        assert_eq!(self.approve(id, time + 1), "ok", "{:?}", self.messages);
+        id
+    }
+
+    fn register(&mut self, k: &PrivateKey, cert: &Certificate, time: u64) -> String {
+        let call = IdentityCall::Register {
+            cert: cert.to_der(),
+        }
+        .into_call();
+        self.send(k, call, time)
+    }
+
+    fn revoke(&mut self, admin: &PrivateKey, ca: &OrgCa, serial_no: u64, time: u64) -> String {
+        let call = IdentityCall::Revoke {
+            ca_id: *ca.certificate().cert_id(Suite::Intl).as_bytes(),
+            serial: serial(serial_no),
+        }
+        .into_call();
+        self.send(admin, call, time)
+    }
+}
+
+#[test]
+fn a_validator_joins_by_majority_vote_with_a_registered_consensus_certificate() {
+    let mut w = World::with_validators(4);
+    let node = key(40);
+    let cert = issue(&w.ca1, &node, "node-e", Role::Consensus, 300, 365);
+    assert_eq!(w.register(&node, &cert, T0 + 10), "ok");
+    let add = add_validator("v4", &node);
+    // Only admins propose and vote: not clients, not validators.
+    for k in [key(2), vkey(0)] {
+        let call = propose(add.clone(), Threshold::AnyN(1), 10);
+        assert_eq!(w.send(&k, call, T0 + 20), "auth.denied");
+    }
+    // A validator-set change needs a majority even when the proposal asks for one approval.
+    let call = propose(add.clone(), Threshold::AnyN(1), 10);
+    assert_eq!(w.send(&key(1), call, T0 + 30), "ok");
+    assert_eq!(proposal(&w, 1).status, Status::Open);
+    assert_eq!(validators(&w).len(), 4);
+    assert_eq!(w.send(&vkey(1), vote(1, true), T0 + 35), "auth.denied");
+    assert_eq!(w.approve(1, T0 + 40), "ok");
+    assert_eq!(proposal(&w, 1).status, Status::Executed);
+    let set = validators(&w);
+    assert_eq!(set.len(), 5);
+    assert_eq!(
+        set.0[4],
+        ValidatorEntry {
+            name: "v4".into(),
+            public_key: pk(&node)
+        }
+    );
+    assert_eq!(
+        w.events,
+        vec![
+            IdentityEvent::Voted {
+                id: 1,
+                org: "org2".into(),
+                approve: true
+            },
+            IdentityEvent::ValidatorAdded {
+                name: "v4".into(),
+                public_key: pk(&node)
+            },
+            IdentityEvent::ProposalExecuted { id: 1 },
+        ]
+    );
+    // The store had no chain/config: the parameters the change was checked against are
+    // written with it, so the fault tolerance stays put as the set grows.
+    assert_eq!(stored_config(&w), Some(ChainConfig::defaults(4)));
+    // The new validator's certificate is now protected like the others.
+    let ca1 = w.ca1.clone();
+    assert_eq!(w.revoke(&key(1), &ca1, 300, T0 + 50), "identity.invariant");
+}
+
+#[test]
+fn validator_candidates_without_a_valid_consensus_certificate_are_refused() {
+    let mut w = World::with_validators(4);
+    let (expiring, revoked, fresh) = (key(41), key(42), key(44));
+    let ca1 = w.ca1.clone();
+    let c = issue(&ca1, &expiring, "expiring", Role::Consensus, 301, 1);
+    assert_eq!(w.register(&expiring, &c, T0 + 10), "ok");
+    let c = issue(&ca1, &revoked, "revoked", Role::Consensus, 302, 365);
+    assert_eq!(w.register(&revoked, &c, T0 + 10), "ok");
+    assert_eq!(w.revoke(&key(1), &ca1, 302, T0 + 20), "ok");
+    let c = issue(&ca1, &fresh, "fresh", Role::Consensus, 303, 365);
+    assert_eq!(w.register(&fresh, &c, T0 + 30), "ok");
+    let day2 = T0 + 2 * 86_400;
+    let cases = [
+        (
+            add_validator("bob", &key(2)),
+            "identity.invariant",
+            "role is client",
+        ),
+        (
+            add_validator("stranger", &key(9)),
+            "identity.invariant",
+            "no member certificate",
+        ),
+        (add_validator("expiring", &expiring), "cert.expired", ""),
+        (add_validator("revoked", &revoked), "cert.revoked", ""),
+        (
+            add_validator("again", &vkey(2)),
+            "identity.invariant",
+            "already a validator",
+        ),
+        (
+            add_validator("v1", &fresh),
+            "identity.invariant",
+            "already named",
+        ),
+        (add_validator("", &fresh), "identity.bad_args", "name"),
+    ];
+    for (action, code, says) in cases {
+        let (got, _) = w.open(action.clone(), day2);
+        assert_eq!(got, code, "{action:?}: {:?}", w.messages);
+        assert!(w.messages[0].contains(says), "{action:?}: {:?}", w.messages);
+    }
+    assert_eq!(validators(&w).len(), 4);
+    // The same vote for a qualified key is accepted: the refusals were about the candidates.
+    let id = w.pass(add_validator("fresh", &fresh), day2);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    assert!(validators(&w).contains_key(&pk(&fresh)));
+    // Defence in depth: a certificate whose organisation is not (any longer) a member does not
+    // qualify even if its CA were still trusted (governance removes both together today).
+    let outsider = key(45);
+    let c = issue(
+        &w.ca2.clone(),
+        &outsider,
+        "org2-node",
+        Role::Consensus,
+        304,
+        365,
+    );
+    assert_eq!(w.register(&outsider, &c, day2), "ok");
+    let only_org1 = OrgList {
+        orgs: vec!["org1".into()],
+    };
+    w.state
+        .0
+        .insert(ORGS_KEY.as_bytes().to_vec(), only_org1.encode());
+    assert_eq!(
+        w.open(add_validator("outsider", &outsider), day2).0,
+        "identity.no_org"
+    );
+}
+
+#[test]
+fn a_validator_leaves_only_while_3f_plus_1_remain_unless_fault_tolerance_is_lowered() {
+    let mut w = World::with_validators(4);
+    let org2 = w.ca2.clone();
+    // v3 (org2) validates: its certificate cannot be revoked, its organisation cannot leave.
+    assert_eq!(w.revoke(&key(4), &org2, 103, T0 + 5), "identity.invariant");
+    let leave = Action::RemoveOrg { org: "org2".into() };
+    assert_eq!(w.open(leave.clone(), T0 + 6).0, "identity.invariant");
+    // Four validators tolerating one fault cannot lose one.
+    assert_eq!(
+        w.open(remove_validator(&vkey(3)), T0 + 10).0,
+        "identity.invariant"
+    );
+    assert!(
+        w.messages[0].contains("need at least 4"),
+        "{:?}",
+        w.messages
+    );
+    assert_eq!(
+        w.open(remove_validator(&key(9)), T0 + 15).0,
+        "identity.invariant",
+        "not a validator"
+    );
+    // Lowering the fault tolerance is a parameter change: it needs a majority too.
+    let call = propose(set_param("fault_tolerance", 0), Threshold::AnyN(1), 10);
+    assert_eq!(w.send(&key(1), call, T0 + 20), "ok");
+    assert_eq!(proposal(&w, 1).status, Status::Open);
+    assert_eq!(stored_config(&w), None);
+    assert_eq!(w.approve(1, T0 + 30), "ok");
+    assert_eq!(proposal(&w, 1).status, Status::Executed);
+    assert!(w.events.contains(&IdentityEvent::ParamSet {
+        name: "fault_tolerance".into(),
+        value: 0
+    }));
+    assert_eq!(
+        stored_config(&w),
+        Some(ChainConfig {
+            fault_tolerance: 0,
+            ..ChainConfig::defaults(4)
+        })
+    );
+    // Now v3 may leave, and then its certificate may be revoked.
+    let id = w.pass(remove_validator(&vkey(3)), T0 + 40);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    assert!(w.events.contains(&IdentityEvent::ValidatorRemoved {
+        public_key: pk(&vkey(3))
+    }));
+    assert_eq!(
+        keys_of(&validators(&w)),
+        vec![pk(&vkey(0)), pk(&vkey(1)), pk(&vkey(2))]
+    );
+    assert_eq!(w.revoke(&key(4), &org2, 103, T0 + 50), "ok");
+    // org2 still runs v1.
+    assert_eq!(w.open(leave, T0 + 60).0, "identity.invariant");
+}
+
+#[test]
+fn a_validator_is_replaced_in_place_by_a_qualified_key() {
+    let mut w = World::with_validators(4);
+    let org2 = w.ca2.clone();
+    let node = key(40);
+    let c = issue(&org2, &node, "org2-node-b", Role::Consensus, 300, 365);
+    assert_eq!(w.register(&node, &c, T0 + 10), "ok");
+    let replace = |old: &PrivateKey, name: &str, new: &PrivateKey| Action::ReplaceValidator {
+        old_key: pk(old),
+        name: name.into(),
+        new_key: pk(new),
+    };
+    let cases = [
+        (replace(&key(9), "v1", &node), "not a current validator"),
+        (replace(&vkey(1), "v1", &key(2)), "role is client"),
+        (replace(&vkey(1), "v1", &vkey(2)), "already a validator"),
+        (replace(&vkey(1), "v2", &node), "already named"),
+    ];
+    for (action, says) in cases {
+        assert_eq!(w.open(action.clone(), T0 + 20).0, "identity.invariant");
+        assert!(w.messages[0].contains(says), "{action:?}: {:?}", w.messages);
+    }
+    // Four stay four, so even a set at its 3f+1 floor can swap a node; the name may stay.
+    let id = w.pass(replace(&vkey(1), "v1", &node), T0 + 30);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    assert!(w.events.contains(&IdentityEvent::ValidatorReplaced {
+        old_key: pk(&vkey(1)),
+        new_key: pk(&node)
+    }));
+    let set = validators(&w);
+    assert_eq!(
+        keys_of(&set),
+        vec![pk(&vkey(0)), pk(&node), pk(&vkey(2)), pk(&vkey(3))]
+    );
+    assert_eq!(set.0[1].name, "v1");
+    // The retired node's certificate may be revoked; the new validator's may not.
+    assert_eq!(w.revoke(&key(4), &org2, 101, T0 + 40), "ok");
+    assert_eq!(w.revoke(&key(4), &org2, 300, T0 + 50), "identity.invariant");
+}
+
+#[test]
+fn chain_parameters_change_by_vote_within_their_rules() {
+    let mut w = World::with_validators(4);
+    let cases = [
+        (
+            set_param("epoch_blocks", 512),
+            "identity.invariant",
+            "fixed at genesis",
+        ),
+        (
+            set_param("nope", 1),
+            "identity.bad_args",
+            "unknown parameter",
+        ),
+        (
+            set_param("max_block_txs", 0),
+            "identity.invariant",
+            "max_block_txs",
+        ),
+        (
+            set_param("max_block_bytes", 1),
+            "identity.invariant",
+            "max_block_bytes",
+        ),
+        (
+            set_param("fault_tolerance", 2),
+            "identity.invariant",
+            "need at least 7",
+        ),
+    ];
+    for (action, code, says) in cases {
+        assert_eq!(w.open(action.clone(), T0 + 10).0, code, "{action:?}");
+        assert!(w.messages[0].contains(says), "{action:?}: {:?}", w.messages);
+    }
+    assert_eq!(stored_config(&w), None);
+    let id = w.pass(set_param("max_block_txs", 500), T0 + 20);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    assert!(w.events.contains(&IdentityEvent::ParamSet {
+        name: "max_block_txs".into(),
+        value: 500
+    }));
+    let expected = ChainConfig {
+        max_block_txs: 500,
+        ..ChainConfig::defaults(4)
+    };
+    assert_eq!(stored_config(&w), Some(expected));
+    // A stored configuration (as genesis now writes) is the one checked and changed.
+    let genesis = ChainConfig {
+        fault_tolerance: 0,
+        epoch_blocks: 16,
+        ..ChainConfig::defaults(4)
+    };
+    w.state
+        .0
+        .insert(CHAIN_CONFIG_KEY.to_vec(), genesis.encode());
+    w.pass(set_param("max_block_bytes", 1 << 20), T0 + 30);
+    assert_eq!(
+        stored_config(&w),
+        Some(ChainConfig {
+            max_block_bytes: 1 << 20,
+            ..genesis
+        })
+    );
+    assert_eq!(validators(&w).len(), 4, "parameters leave the set alone");
+}
+
+#[test]
+fn validator_changes_are_rechecked_when_the_proposal_passes() {
+    // Five validators tolerating one fault: either of two removals is fine alone.
+    let mut w = World::with_validators(5);
+    let (code, first) = w.open(remove_validator(&vkey(4)), T0 + 10);
+    assert_eq!(code, "ok");
+    let (code, second) = w.open(remove_validator(&vkey(3)), T0 + 20);
+    assert_eq!(code, "ok");
+    assert_eq!(w.approve(first, T0 + 30), "ok");
+    assert_eq!(validators(&w).len(), 4);
+    // The second would now leave three: it fails with the reason, the vote still lands.
+    assert_eq!(w.approve(second, T0 + 40), "ok");
+    let p = proposal(&w, second);
+    assert_eq!(p.status, Status::Rejected);
+    assert!(p.votes.contains(&("org2".into(), true)));
+    assert_eq!(validators(&w).len(), 4);
+    match &w.events[..] {
+        [IdentityEvent::Voted { .. }, IdentityEvent::ProposalFailed { id, code, reason }] => {
+            assert_eq!((*id, code.as_str()), (second, "identity.invariant"));
+            assert!(reason.contains("need at least 4"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.approve(second, T0 + 50), "identity.proposal_closed");
+    // A candidate whose certificate is revoked while the vote runs is not added.
+    let node = key(40);
+    let ca1 = w.ca1.clone();
+    let c = issue(&ca1, &node, "node-e", Role::Consensus, 300, 365);
+    assert_eq!(w.register(&node, &c, T0 + 60), "ok");
+    let (code, third) = w.open(add_validator("v5", &node), T0 + 70);
+    assert_eq!(code, "ok");
+    assert_eq!(w.revoke(&key(1), &ca1, 300, T0 + 80), "ok");
+    assert_eq!(w.approve(third, T0 + 90), "ok");
+    assert_eq!(proposal(&w, third).status, Status::Rejected);
+    assert!(matches!(
+        &w.events[..],
+        [_, IdentityEvent::ProposalFailed { code, .. }] if code == "cert.revoked"
+    ));
+    assert!(!validators(&w).contains_key(&pk(&node)));
+}
+
+#[test]
+fn a_validator_rotates_its_certificate_and_only_the_old_one_becomes_revocable() {
+    let mut w = World::with_validators(4);
+    let (v0, ca1) = (vkey(0), w.ca1.clone());
+    assert_eq!(w.revoke(&key(1), &ca1, 100, T0 + 10), "identity.invariant");
+    // A validator keeps a consensus certificate: rotating to another role is refused.
+    let demoted = issue(&ca1, &v0, "v0", Role::Member, 200, 365);
+    assert_eq!(w.register(&v0, &demoted, T0 + 20), "identity.invariant");
+    let renewed = issue(&ca1, &v0, "v0", Role::Consensus, 201, 730);
+    assert_eq!(w.register(&v0, &renewed, T0 + 30), "ok");
+    assert_eq!(
+        w.events,
+        vec![IdentityEvent::MemberRegistered {
+            org: "org1".into(),
+            role: "consensus".into(),
+            name: "v0".into(),
+            cert_id: *renewed.cert_id(Suite::Intl).as_bytes(),
+            rotated: true,
+        }]
+    );
+    assert_eq!(validators(&w).0[0].public_key, pk(&v0));
+    // The protection moved to the new certificate.
+    assert_eq!(w.revoke(&key(1), &ca1, 201, T0 + 40), "identity.invariant");
+    assert_eq!(w.revoke(&key(1), &ca1, 100, T0 + 50), "ok");
+    // With the old certificate revoked, v0 still qualifies on its new one: it can leave and
+    // come back.
+    w.pass(set_param("fault_tolerance", 0), T0 + 60);
+    w.pass(remove_validator(&v0), T0 + 70);
+    assert!(!validators(&w).contains_key(&pk(&v0)));
+    let id = w.pass(add_validator("v0", &v0), T0 + 80);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    assert!(validators(&w).contains_key(&pk(&v0)));
+}
+
+#[test]
+fn validator_and_parameter_actions_have_frozen_wire_tags_and_bounded_decoding() {
+    let vectors: [(Action, Vec<u8>); 4] = [
+        (
+            Action::AddValidator {
+                name: "v9".into(),
+                public_key: vec![0xaa, 0xbb],
+            },
+            vec![6, 0, 0, 0, 2, b'v', b'9', 0, 0, 0, 2, 0xaa, 0xbb],
+        ),
+        (
+            Action::RemoveValidator {
+                public_key: vec![1],
+            },
+            vec![7, 0, 0, 0, 1, 1],
+        ),
+        (
+            Action::ReplaceValidator {
+                old_key: vec![1],
+                name: "n".into(),
+                new_key: vec![2],
+            },
+            vec![8, 0, 0, 0, 1, 1, 0, 0, 0, 1, b'n', 0, 0, 0, 1, 2],
+        ),
+        (
+            set_param("max_block_txs", 258),
+            [
+                &[9, 0, 0, 0, 13][..],
+                b"max_block_txs",
+                &[0, 0, 0, 0, 0, 0, 1, 2],
+            ]
+            .concat(),
+        ),
+    ];
+    for (action, bytes) in vectors {
+        assert_eq!(action.encode(), bytes, "{action:?}");
+        assert_eq!(
+            meridian_types::decode_exact::<Action>(&bytes).unwrap(),
+            action
+        );
+        // Through the call: what the CLI and API send.
+        let call = propose(action.clone(), Threshold::Majority, 7);
+        assert_eq!(
+            IdentityCall::decode(&call.method, &call.args).unwrap(),
+            IdentityCall::Propose {
+                action,
+                threshold: Threshold::Majority,
+                deadline_blocks: 7
+            }
+        );
+    }
+    // Round trips at every length up to the bounds, refusals just past them.
+    let decodes = |a: &Action| meridian_types::decode_exact::<Action>(&a.encode());
+    for n in 0..=66 {
+        let name = "x".repeat(n);
+        let key = vec![n as u8; n];
+        for a in [
+            Action::AddValidator {
+                name: name.clone(),
+                public_key: key.clone(),
+            },
+            Action::RemoveValidator {
+                public_key: key.clone(),
+            },
+            Action::ReplaceValidator {
+                old_key: key.clone(),
+                name: name.clone(),
+                new_key: key.clone(),
+            },
+            Action::SetParam {
+                name: name.clone(),
+                value: u64::MAX - n as u64,
+            },
+        ] {
+            let limit = match &a {
+                Action::AddValidator { .. } | Action::ReplaceValidator { .. } => 64,
+                Action::SetParam { .. } => 32,
+                _ => 65,
+            };
+            match decodes(&a) {
+                Ok(back) => {
+                    assert!(n <= limit, "{n} bytes accepted for {limit}");
+                    assert_eq!(back, a);
+                }
+                Err(_) => assert!(n > limit, "{n} bytes refused for {limit}"),
+            }
+        }
+    }
+    assert!(meridian_types::decode_exact::<Action>(&[10]).is_err());
+}
+
+#[test]
+fn every_event_kind_is_listed_and_round_trips() {
+    let all = [
+        IdentityEvent::MemberRegistered {
+            org: "org1".into(),
+            role: "consensus".into(),
+            name: "v0".into(),
+            cert_id: [1; 32],
+            rotated: true,
+        },
+        IdentityEvent::CertRevoked {
+            ca_id: [2; 32],
+            serial: vec![3],
+        },
+        IdentityEvent::ProposalCreated {
+            id: 1,
+            org: "org1".into(),
+            deadline_height: 9,
+        },
+        IdentityEvent::Voted {
+            id: 1,
+            org: "org2".into(),
+            approve: false,
+        },
+        IdentityEvent::ProposalExecuted { id: 1 },
+        IdentityEvent::ProposalRejected { id: 2 },
+        IdentityEvent::ProposalFailed {
+            id: 3,
+            code: "identity.invariant".into(),
+            reason: "3 validators cannot tolerate 1 faults".into(),
+        },
+        IdentityEvent::ValidatorAdded {
+            name: "v4".into(),
+            public_key: vec![4; 65],
+        },
+        IdentityEvent::ValidatorRemoved {
+            public_key: vec![5; 32],
+        },
+        IdentityEvent::ValidatorReplaced {
+            old_key: vec![6; 32],
+            new_key: vec![7; 33],
+        },
+        IdentityEvent::ParamSet {
+            name: "fault_tolerance".into(),
+            value: 0,
+        },
+    ];
+    let kinds: Vec<&str> = all.iter().map(IdentityEvent::kind).collect();
+    assert_eq!(kinds, EVENT_KINDS);
+    for ev in all {
+        assert_eq!(decode_event(ev.kind(), &ev.encode()), Some(ev));
+    }
+    // A long failure reason is cut to the receipt-message bound (on a character boundary).
+    let long = IdentityEvent::ProposalFailed {
+        id: 4,
+        code: "x".into(),
+        reason: "é".repeat(200),
+    };
+    match decode_event("proposal_failed", &long.encode()) {
+        Some(IdentityEvent::ProposalFailed { reason, .. }) => {
+            assert_eq!(reason, "é".repeat(128))
+        }
+        other => panic!("{other:?}"),
+    }
 }

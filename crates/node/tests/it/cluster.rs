@@ -11,7 +11,7 @@ use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{deterministic, Clock as _, Quota, Spawner as _, Supervisor as _};
 use commonware_utils::{probability, NZUsize, NZU32};
 use meridian_consensus::{
-    channel, start_validator, Channels, ConsensusScheme, Validator, ValidatorConfig,
+    channel, start_validator, Channels, ConsensusScheme, TrackKeys, Validator, ValidatorConfig,
 };
 use meridian_crypto::{Digest32, PrivateKey, Suite as CryptoSuite};
 use meridian_node::{
@@ -84,11 +84,16 @@ pub struct Cluster<T: Suite> {
 }
 
 impl<T: Suite> Cluster<T> {
-    pub async fn new(context: deterministic::Context, n: usize) -> Self {
-        let keys: Vec<PrivateKey> = (0..n)
+    /// The node keys a cluster of `n` uses (node `i`: seed `i + 1`).
+    pub fn node_keys(n: usize) -> Vec<PrivateKey> {
+        (0..n)
             .map(|i| PrivateKey::from_seed(T::SUITE, &[i as u8 + 1; 32]))
-            .collect();
-        let participants: Vec<Pk<T>> = keys.iter().map(|k| T::signer(k).public_key()).collect();
+            .collect()
+    }
+
+    /// `n` validators, all in genesis, on an open chain.
+    pub async fn new(context: deterministic::Context, n: usize) -> Self {
+        let keys = Self::node_keys(n);
         let genesis = Genesis {
             chain_id: CHAIN_ID.into(),
             suite: T::SUITE.to_string(),
@@ -104,7 +109,21 @@ impl<T: Suite> Cluster<T> {
             orgs: Vec::new(),
             members: Vec::new(),
             policies: Vec::new(),
+            epoch_blocks: None,
+            fault_tolerance: None,
         };
+        Self::with_genesis(context, keys, genesis).await
+    }
+
+    /// One node per key (not all need to be genesis validators: the others follow until
+    /// governance makes them validators), fully linked, none started.
+    pub async fn with_genesis(
+        context: deterministic::Context,
+        keys: Vec<PrivateKey>,
+        genesis: Genesis,
+    ) -> Self {
+        let n = keys.len();
+        let participants: Vec<Pk<T>> = keys.iter().map(|k| T::signer(k).public_key()).collect();
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
@@ -164,13 +183,14 @@ impl<T: Suite> Cluster<T> {
             blocks: next(),
         };
         let (sub, local) = submitter(ledger.clone());
-        let config = ValidatorConfig::<T::Scheme, NodeBlock<T::Hasher>>::new(
+        let mut config = ValidatorConfig::<T::Scheme, NodeBlock<T::Hasher>>::new(
             CHAIN_ID,
             T::signer(&self.keys[i]),
-            self.participants.clone(),
             format!("validator-{i}"),
             meridian_types::MAX_BLOCK_BYTES,
         );
+        config.epoch_blocks = ledger.epoch_blocks();
+        let known: Vec<_> = self.keys.iter().map(|k| k.public_key()).collect();
         let node_ctx = self.context.child("node").with_attribute("index", i);
         let validator = start_validator(
             node_ctx.child("consensus"),
@@ -179,10 +199,12 @@ impl<T: Suite> Cluster<T> {
                 ledger.clone(),
                 node_ctx.child("app"),
                 DEFAULT_EMPTY_BLOCK_WAIT,
-            ),
+            )
+            .with_known_peers(known),
             channels,
             self.oracle.manager(),
             control,
+            TrackKeys(self.oracle.manager()),
         )
         .await
         .expect("validator starts");

@@ -304,3 +304,15 @@ fn same_seed_same_history_sm() {
 fn same_seed_same_history_intl() {
     same_seed_same_history::<Intl>();
 }
+
+mod alliance;
+
+#[test]
+fn four_orgs_add_a_fifth_validator_then_remove_one_intl() {
+    alliance::four_orgs_add_a_fifth_validator_then_remove_one::<Intl>();
+}
+
+#[test]
+fn four_orgs_add_a_fifth_validator_then_remove_one_sm() {
+    alliance::four_orgs_add_a_fifth_validator_then_remove_one::<Sm>();
+}
