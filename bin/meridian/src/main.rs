@@ -44,6 +44,10 @@ enum Command {
     /// Read balances, assets, notary records, transactions and blocks; proofs are verified
     /// against the finalized header before anything is shown.
     Query(cli::query::QueryArgs),
+    /// Alliance governance (certificate mode): propose adding or removing an organisation,
+    /// trusting a CA, a policy change, a revocation, a validator-set or chain-parameter
+    /// change; vote; show and list proposals.
+    Gov(cli::gov::GovArgs),
     /// Show a node's chain id, suite, height and state root.
     Status(cli::status::StatusArgs),
     /// Run one validator until SIGINT/SIGTERM.
@@ -82,6 +86,7 @@ fn main() -> Result<()> {
         Command::Ca(args) => cli::ca::run(args),
         Command::Tx(args) => cli::tx::run(args),
         Command::Query(args) => cli::query::run(args),
+        Command::Gov(args) => cli::gov::run(args),
         Command::Status(args) => cli::status::run(args),
     }
 }

@@ -110,6 +110,10 @@ const BAD_GETS: &[(&str, &str)] = &[
     ("api.not_found",    "/v1/identity/policies/bank.mint?height=999999999"),
     ("api.bad_address",  "/v1/identity/members/0x12"),
     ("api.bad_path",     "/v1/identity/policies/nodot"),
+    ("identity.no_proposal", "/v1/identity/proposals/1"),
+    ("api.bad_path",     "/v1/identity/proposals/first"),
+    ("api.bad_query",    "/v1/identity/proposals?limit=0"),
+    ("api.not_found",    "/v1/identity/proposals?height=999999999"),
     ("api.bad_hash",     "/v1/txs/xyz"),
     ("api.bad_hash",     "/v1/txs/abcd"),
     ("api.bad_hash",     "/v1/blocks/by-hash/12"),
@@ -1342,6 +1346,17 @@ fn every_endpoint() {
     // Exercised: its 200 answer is validated against the schema by tests/certs.rs.
     c.seen
         .insert(("/v1/identity/members/{address}".into(), "get".into()));
+    // Governance on an open chain: no proposal can exist (proposing needs an admin
+    // certificate); the listing proves the next id's absence, a proposal is 404 (see
+    // BAD_GETS; its 200 answer is validated against the schema by tests/governance.rs).
+    let page = c.get(n2, "/v1/identity/proposals?from=1&limit=5");
+    assert_eq!(page["next_id"], 1);
+    assert_eq!(page["proposals"], json!([]));
+    assert!(verify_state(&page, n1).is_none());
+    let a = n0.get("/v1/identity/proposals/1");
+    assert_error("a proposal on an open chain", &a, "identity.no_proposal");
+    c.seen
+        .insert(("/v1/identity/proposals/{id}".into(), "get".into()));
 
     // Batches: binary to node 1 (one bad signature among them), JSON to node 2 (one tx that
     // does not decode); one outcome per transaction, in order; then all final.

@@ -131,10 +131,10 @@ fn wait_ready(cli: &Cli, node: &str, limit: Duration) {
 fn help_is_complete() {
     let o = Command::new(BIN).arg("--help").output().unwrap();
     let top = String::from_utf8_lossy(&o.stdout);
-    for cmd in ["init", "node", "keys", "tx", "query", "status"] {
+    for cmd in ["init", "node", "keys", "tx", "query", "gov", "status"] {
         assert!(top.contains(cmd), "meridian --help lacks {cmd}:\n{top}");
     }
-    let expect: [(&[&str], &[&str]); 4] = [
+    let expect: [(&[&str], &[&str]); 9] = [
         (
             &["keys"],
             &["new", "list", "show", "import", "export", "passphrase"],
@@ -165,6 +165,39 @@ fn help_is_complete() {
             ],
         ),
         (&["status"], &["--node", "--json"]),
+        (
+            &["gov"],
+            &[
+                "propose",
+                "vote",
+                "show",
+                "list",
+                "--key",
+                "--node",
+                "--json",
+                "Examples",
+                "Exit codes",
+            ],
+        ),
+        (
+            &["gov", "propose"],
+            &[
+                "add-org",
+                "remove-org",
+                "trust-ca",
+                "set-policy",
+                "revoke-cert",
+                "add-validator",
+                "remove-validator",
+                "replace-validator",
+                "set-param",
+                "--threshold",
+                "--deadline",
+            ],
+        ),
+        (&["gov", "vote"], &["yes", "no", "--key"]),
+        (&["gov", "show"], &["--height", "--json"]),
+        (&["gov", "list"], &["--from", "--limit", "--height"]),
     ];
     for (cmd, words) in expect {
         let o = Command::new(BIN).args(cmd).arg("--help").output().unwrap();
@@ -183,6 +216,33 @@ fn help_is_complete() {
             .output()
             .unwrap();
         assert!(o.status.success(), "tx {sub} --help");
+    }
+    for (sub, words) in [
+        ("add-org", &["--org", "--ca-cert"][..]),
+        ("remove-org", &["--org"]),
+        ("trust-ca", &["--org", "--ca-cert"]),
+        ("set-policy", &["--call", "--roles"]),
+        ("revoke-cert", &["--cert", "--ca", "--serial"]),
+        ("add-validator", &["--name", "--public-key", "--cert"]),
+        ("remove-validator", &["--public-key", "--cert"]),
+        (
+            "replace-validator",
+            &["--old-key", "--name", "--new-key", "--new-cert"],
+        ),
+        ("set-param", &["--name", "--value"]),
+    ] {
+        let o = Command::new(BIN)
+            .args(["gov", "propose", sub, "--help"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "gov propose {sub} --help");
+        let text = String::from_utf8_lossy(&o.stdout);
+        for w in words.iter().chain(&["--threshold", "--deadline", "--key"]) {
+            assert!(
+                text.contains(w),
+                "gov propose {sub} --help lacks {w}:\n{text}"
+            );
+        }
     }
 }
 
@@ -418,7 +478,7 @@ fn scenario(suite: &str) {
         "{q}"
     );
     assert!(
-        q.contains("finalization certificate verified: quorum of the 4 genesis validators"),
+        q.contains("finalization certificate verified: quorum of the 4 validators of epoch"),
         "{q}"
     );
     let q = cli.json(&["query", "balance", "CNY", &alice, "--node", &n(0)]);

@@ -35,6 +35,8 @@ pub mod codes {
     pub const BATCH_TOO_LARGE: &str = "api.batch_too_large";
     pub const REQUEST_TIMEOUT: &str = "api.request_timeout";
     pub const INTERNAL: &str = "api.internal";
+    /// No governance proposal has the id (the identity module's code for the same refusal).
+    pub const NO_PROPOSAL: &str = "identity.no_proposal";
 }
 
 /// One stable error code.
@@ -61,6 +63,11 @@ pub const ERROR_CODES: &[ErrorCode] = &[
         "the block, transaction or height does not exist (yet)",
     ),
     e(codes::NO_ROUTE, 404, "no route has this path"),
+    e(
+        codes::NO_PROPOSAL,
+        404,
+        "no governance proposal has this id at that height (ids are 1, 2, ...)",
+    ),
     e(
         codes::TX_PENDING,
         404,

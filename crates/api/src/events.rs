@@ -80,6 +80,48 @@ pub fn decode_event(e: &Event) -> Option<(Value, Vec<Address>)> {
                 vec![n.owner],
             ))
         }
+        meridian_identity_module::MODULE => {
+            use meridian_identity_module::IdentityEvent as E;
+            let v = match meridian_identity_module::decode_event(&e.kind, &e.data)? {
+                E::MemberRegistered {
+                    org,
+                    role,
+                    name,
+                    cert_id,
+                    rotated,
+                } => json!({"org": org, "role": role, "name": name,
+                            "cert_id": hex::encode(cert_id), "rotated": rotated}),
+                E::CertRevoked { ca_id, serial } => {
+                    json!({"ca_id": hex::encode(ca_id), "serial": hex::encode(serial)})
+                }
+                E::ProposalCreated {
+                    id,
+                    org,
+                    deadline_height,
+                } => json!({"id": id, "org": org, "deadline_height": deadline_height}),
+                E::Voted { id, org, approve } => {
+                    json!({"id": id, "org": org, "approve": approve})
+                }
+                E::ProposalExecuted { id } | E::ProposalRejected { id } => json!({"id": id}),
+                E::ProposalFailed { id, code, reason } => {
+                    json!({"id": id, "code": code, "reason": reason})
+                }
+                E::ValidatorAdded { name, public_key } => {
+                    json!({"name": name, "public_key": hex::encode(public_key)})
+                }
+                E::ValidatorRemoved { public_key } => {
+                    json!({"public_key": hex::encode(public_key)})
+                }
+                E::ValidatorReplaced { old_key, new_key } => {
+                    json!({"old_key": hex::encode(old_key), "new_key": hex::encode(new_key)})
+                }
+                E::ParamSet { name, value } => json!({"name": name, "value": value}),
+                // Events added to the module after this build stay undecoded.
+                #[allow(unreachable_patterns)]
+                _ => return None,
+            };
+            Some((v, Vec::new()))
+        }
         _ => None,
     }
 }

@@ -669,6 +669,98 @@ pub(crate) async fn identity_policy(
     .await
 }
 
+/// Most proposals in one `/v1/identity/proposals` page.
+pub const MAX_PROPOSALS_PAGE: u64 = 100;
+/// Page size when `limit` is absent.
+pub const DEFAULT_PROPOSALS_PAGE: u64 = 20;
+
+fn parse_proposal_id(s: &str) -> Result<u64, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::code(
+            codes::BAD_PATH,
+            "proposal id must be a non-negative integer",
+        )
+    })
+}
+
+/// The proposal stored under `id` with its proof at `height` (`None` when absent).
+fn proposal_at(l: &Ledger, id: u64, height: Option<u64>) -> Result<Option<ProposalView>, ApiError> {
+    use meridian_identity_module as idm;
+    let state = state_at(l, &idm::governance::proposal_key(id), height)?;
+    let Some(raw) = value_of(&state)? else {
+        return Ok(None);
+    };
+    let p: idm::Proposal =
+        meridian_types::decode_exact(&raw).map_err(|e| corrupt("proposal", e))?;
+    Ok(Some(ProposalView {
+        proposal: ProposalInfo::from(&p),
+        state,
+    }))
+}
+
+pub(crate) async fn identity_proposal(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<ProposalView> {
+    let id = parse_proposal_id(&id)?;
+    read(&s, move |l| {
+        let height = q.height.unwrap_or_else(|| l.finalized_height());
+        proposal_at(l, id, q.height)?.map(Json).ok_or_else(|| {
+            ApiError::code(
+                codes::NO_PROPOSAL,
+                format!("no governance proposal {id} at height {height}"),
+            )
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProposalsQuery {
+    from: Option<u64>,
+    limit: Option<u64>,
+    height: Option<u64>,
+}
+
+pub(crate) async fn identity_proposals(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ProposalsQuery>,
+) -> ApiResult<ProposalsView> {
+    use meridian_identity_module as idm;
+    let limit = q.limit.unwrap_or(DEFAULT_PROPOSALS_PAGE);
+    if limit == 0 || limit > MAX_PROPOSALS_PAGE {
+        return Err(ApiError::code(
+            codes::BAD_QUERY,
+            format!("limit must be 1..={MAX_PROPOSALS_PAGE}"),
+        ));
+    }
+    let from = q.from.unwrap_or(1).max(1);
+    read(&s, move |l| {
+        let state = state_at(l, &idm::governance::next_proposal_key(), q.height)?;
+        let next_id = match value_of(&state)? {
+            None => 1,
+            Some(v) => <[u8; 8]>::try_from(v.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt("next proposal id", "not 8 bytes"))?,
+        };
+        let end = next_id.min(from.saturating_add(limit));
+        let mut proposals = Vec::new();
+        for id in from..end {
+            // Proposals are never deleted: every id below `next_id` is present.
+            if let Some(p) = proposal_at(l, id, Some(state.height))? {
+                proposals.push(p);
+            }
+        }
+        Ok(Json(ProposalsView {
+            next_id,
+            proposals,
+            state,
+        }))
+    })
+    .await
+}
+
 /// Decodes the genesis `chain/validators` value: count, then (name, public key) pairs.
 fn decode_validators(l: &Ledger, raw: &[u8]) -> Result<Vec<ValidatorView>, ApiError> {
     let mut r = Reader::new(raw);

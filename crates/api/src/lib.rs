@@ -39,7 +39,9 @@ use meridian_node::{Ledger, Submitter};
 
 pub use error::{codes, status_of, ApiError, ErrorCode, ACCESS_CODES, ERROR_CODES};
 pub use events::{decode_event, BlockEventView, ChainEventView};
-pub use handlers::{DEFAULT_COMMIT_WAIT, MAX_COMMIT_WAIT};
+pub use handlers::{
+    DEFAULT_COMMIT_WAIT, DEFAULT_PROPOSALS_PAGE, MAX_COMMIT_WAIT, MAX_PROPOSALS_PAGE,
+};
 pub use ratelimit::RateLimit;
 pub use views::*;
 
@@ -632,6 +634,50 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                 &[codes::BAD_PATH, codes::BAD_QUERY, codes::NOT_FOUND],
             ),
             get(h::identity_policy),
+        ),
+        (
+            route(
+                Get,
+                "/v1/identity/proposals/{id}",
+                "identity_proposal",
+                "state",
+                "A governance proposal (proposer, action, threshold, deadline, votes per \
+                 organisation, status), with proof; identity.no_proposal when no proposal has \
+                 this id",
+                const { &[path("id", "u64", "proposal id (1, 2, ...)"), HEIGHT_Q] },
+                Resp::Json("Proposal"),
+                &[
+                    codes::BAD_PATH,
+                    codes::BAD_QUERY,
+                    codes::NOT_FOUND,
+                    codes::NO_PROPOSAL,
+                ],
+            ),
+            get(h::identity_proposal),
+        ),
+        (
+            route(
+                Get,
+                "/v1/identity/proposals",
+                "identity_proposals",
+                "state",
+                "Governance proposals in id order from `from`, each with its proof, and the \
+                 next id with its proof, all at one height",
+                const {
+                    &[
+                        query("from", "u64", "first proposal id (default 1)"),
+                        query(
+                            "limit",
+                            "u64",
+                            "at most this many (default 20, at most 100)",
+                        ),
+                        HEIGHT_Q,
+                    ]
+                },
+                Resp::Json("Proposals"),
+                STATE_CODES,
+            ),
+            get(h::identity_proposals),
         ),
         (
             route(

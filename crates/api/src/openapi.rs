@@ -271,6 +271,45 @@ fn schemas() -> Value {
             ("rule", json!({"type": "string", "enum": ["call", "module", "default", "open"]})),
             ("policy", nullable(string("the policy entry that applied"))),
         ]), &[]),
+        "Action": object("what a governance proposal does when it passes: `kind` and that \
+            kind's fields (DER, ids and keys as hex)", vec![
+            ("kind", json!({"type": "string", "enum": crate::views::ACTION_KINDS})),
+            ("org", string("add_org, remove_org, trust_ca: the organisation")),
+            ("ca_der", hex("add_org, trust_ca: the CA certificate, DER")),
+            ("call", string("set_policy: <module>.<method> or <module>.*")),
+            ("roles", array(string(""), "set_policy: roles allowed")),
+            ("ca_id", h32("revoke_cert: id of the issuing CA's certificate")),
+            ("serial", hex("revoke_cert: certificate serial")),
+            ("name", string("add_validator, replace_validator: validator name; set_param: \
+                parameter (fault_tolerance, max_block_txs, max_block_bytes)")),
+            ("public_key", hex("add_validator, remove_validator: consensus key, suite encoding")),
+            ("old_key", hex("replace_validator: the validator's current key")),
+            ("new_key", hex("replace_validator: its new key")),
+            ("value", int("set_param: the new value")),
+            ("encoding", hex("unknown: the action's canonical encoding")),
+        ], &["org", "ca_der", "call", "roles", "ca_id", "serial", "name", "public_key",
+             "old_key", "new_key", "value", "encoding"]),
+        "Vote": object("one organisation's vote", vec![
+            ("org", string("")),
+            ("approve", boolean("")),
+        ], &[]),
+        "ProposalInfo": object("a governance proposal", vec![
+            ("id", int("")),
+            ("proposer_org", string("organisation of the proposing admin (its first yes)")),
+            ("action", schema_ref("Action")),
+            ("threshold", string("majority, two-thirds, all or any:N")),
+            ("deadline_height", int("last height at which votes count")),
+            ("status", json!({"type": "string", "enum": ["open", "executed", "rejected"]})),
+            ("votes", array(schema_ref("Vote"), "one per organisation that voted")),
+        ], &[]),
+        "Proposal": object("a governance proposal with its proof", with_state(vec![
+            ("proposal", schema_ref("ProposalInfo")),
+        ]), &[]),
+        "Proposals": object("a page of proposals, each with its proof, and the next id with \
+            its proof, all at one height", with_state(vec![
+            ("next_id", int("id of the next proposal (1 when there was none)")),
+            ("proposals", array(schema_ref("Proposal"), "in id order")),
+        ]), &[]),
         "Validator": object("a genesis validator", vec![
             ("name", string("")),
             ("public_key", hex("suite encoding")),

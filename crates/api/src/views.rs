@@ -314,3 +314,144 @@ pub struct PeersView {
     /// Connected peers, or null when unknown.
     pub connected: Option<usize>,
 }
+
+/// One organisation's vote on a proposal.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct VoteView {
+    pub org: String,
+    pub approve: bool,
+}
+
+/// A governance proposal of the identity module, decoded.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ProposalInfo {
+    pub id: u64,
+    /// Organisation of the admin who proposed it (its vote is the first yes).
+    pub proposer_org: String,
+    /// What it does when it passes: `{"kind": "add_org", "org": ..., "ca_der": hex}` and so on
+    /// (see [`action_json`]).
+    pub action: Value,
+    /// `majority`, `two-thirds`, `all` or `any:N`.
+    pub threshold: String,
+    /// Last height at which votes count.
+    pub deadline_height: u64,
+    /// `open`, `executed` or `rejected`.
+    pub status: String,
+    /// One entry per organisation that voted, in voting order (a later vote replaces an
+    /// organisation's earlier one).
+    pub votes: Vec<VoteView>,
+}
+
+impl From<&meridian_identity_module::Proposal> for ProposalInfo {
+    fn from(p: &meridian_identity_module::Proposal) -> Self {
+        use meridian_identity_module::Status;
+        Self {
+            id: p.id,
+            proposer_org: p.proposer_org.clone(),
+            action: action_json(&p.action),
+            threshold: threshold_name(p.threshold),
+            deadline_height: p.deadline_height,
+            status: match p.status {
+                Status::Open => "open",
+                Status::Executed => "executed",
+                Status::Rejected => "rejected",
+            }
+            .into(),
+            votes: p
+                .votes
+                .iter()
+                .map(|(org, approve)| VoteView {
+                    org: org.clone(),
+                    approve: *approve,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `majority`, `two-thirds`, `all` or `any:N` (what `meridian gov propose --threshold` takes).
+pub fn threshold_name(t: meridian_identity_module::Threshold) -> String {
+    use meridian_identity_module::Threshold;
+    match t {
+        Threshold::Majority => "majority".into(),
+        Threshold::TwoThirds => "two-thirds".into(),
+        Threshold::All => "all".into(),
+        Threshold::AnyN(n) => format!("any:{n}"),
+    }
+}
+
+/// The `kind` names of governance actions, as [`action_json`] writes them.
+pub const ACTION_KINDS: &[&str] = &[
+    "add_org",
+    "remove_org",
+    "trust_ca",
+    "set_policy",
+    "revoke_cert",
+    "add_validator",
+    "remove_validator",
+    "replace_validator",
+    "set_param",
+    "unknown",
+];
+
+/// A governance action as JSON: `kind` and the action's fields, DER, ids and keys as hex.
+/// A kind this build does not know is `{"kind": "unknown", "encoding": hex}`.
+pub fn action_json(a: &meridian_identity_module::Action) -> Value {
+    use meridian_identity_module::Action;
+    use meridian_types::Encode as _;
+    match a {
+        Action::AddOrg { org, ca_der } => {
+            serde_json::json!({"kind": "add_org", "org": org, "ca_der": hex::encode(ca_der)})
+        }
+        Action::RemoveOrg { org } => serde_json::json!({"kind": "remove_org", "org": org}),
+        Action::TrustCa { org, ca_der } => {
+            serde_json::json!({"kind": "trust_ca", "org": org, "ca_der": hex::encode(ca_der)})
+        }
+        Action::SetPolicy { call, roles } => {
+            serde_json::json!({"kind": "set_policy", "call": call, "roles": roles})
+        }
+        Action::RevokeCert { ca_id, serial } => serde_json::json!({
+            "kind": "revoke_cert", "ca_id": hex::encode(ca_id), "serial": hex::encode(serial),
+        }),
+        Action::AddValidator { name, public_key } => serde_json::json!({
+            "kind": "add_validator", "name": name, "public_key": hex::encode(public_key),
+        }),
+        Action::RemoveValidator { public_key } => serde_json::json!({
+            "kind": "remove_validator", "public_key": hex::encode(public_key),
+        }),
+        Action::ReplaceValidator {
+            old_key,
+            name,
+            new_key,
+        } => serde_json::json!({
+            "kind": "replace_validator", "old_key": hex::encode(old_key), "name": name,
+            "new_key": hex::encode(new_key),
+        }),
+        Action::SetParam { name, value } => {
+            serde_json::json!({"kind": "set_param", "name": name, "value": value})
+        }
+        // Kinds added to the module after this build.
+        #[allow(unreachable_patterns)]
+        _ => serde_json::json!({"kind": "unknown", "encoding": hex::encode(a.encode())}),
+    }
+}
+
+/// A proposal with the proof of its state entry (`identity/gov/proposal/<id>`).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ProposalView {
+    pub proposal: ProposalInfo,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+/// A page of proposals, all proven at one height.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ProposalsView {
+    /// The id the next proposal will get (ids are 1, 2, ...; 1 when there was none).
+    pub next_id: u64,
+    /// Proposals `from..` in id order, at most `limit`.
+    pub proposals: Vec<ProposalView>,
+    /// Proof of the next-id entry (`identity/gov/next`; absent when there was no proposal).
+    #[serde(flatten)]
+    pub state: StateView,
+}

@@ -7,14 +7,14 @@ use meridian_api::{
     BlockView, ReceiptView, StateView, StatusView, SubmitBatchView, SubmitView, TxView,
 };
 use meridian_bank::{asset_key, balance_key, decode_asset, decode_balance, Asset};
-use meridian_crypto::Suite;
+use meridian_crypto::{PublicKey, Suite};
 use meridian_execution::nonce_key;
 use meridian_node::ChainHash;
 use meridian_notary::{decode_record, record_key, Record};
 use meridian_storage::verify_state_proof;
 use meridian_types::{
     decode_exact, verify_merkle_proof, Address, ChainId, Encode, Hash32, HashFn as _, Header,
-    MerkleProof, SignedTx,
+    MerkleProof, SignedTx, ValidatorSet, VALIDATORS_KEY,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -128,6 +128,70 @@ pub struct VerifiedTx {
 pub struct Committed {
     pub hash: Hash32,
     pub receipt: ReceiptView,
+}
+
+impl Committed {
+    /// The id of the proposal this transaction opened (its `identity.proposal_created`
+    /// event), if it opened one.
+    pub fn proposal_id(&self) -> Option<u64> {
+        use meridian_identity_module::{decode_event, IdentityEvent, MODULE};
+        self.receipt.events.iter().find_map(|e| {
+            if e.module != MODULE {
+                return None;
+            }
+            match decode_event(&e.kind, &hex::decode(&e.data).ok()?)? {
+                IdentityEvent::ProposalCreated { id, .. } => Some(id),
+                _ => None,
+            }
+        })
+    }
+
+    /// What happened to proposal `id` in this transaction (`None`: still open, or not
+    /// touched).
+    pub fn proposal_outcome(&self, id: u64) -> Option<ProposalOutcome> {
+        use meridian_identity_module::{decode_event, IdentityEvent, MODULE};
+        self.receipt.events.iter().find_map(|e| {
+            if e.module != MODULE {
+                return None;
+            }
+            match decode_event(&e.kind, &hex::decode(&e.data).ok()?)? {
+                IdentityEvent::ProposalExecuted { id: x } if x == id => {
+                    Some(ProposalOutcome::Executed)
+                }
+                IdentityEvent::ProposalRejected { id: x } if x == id => {
+                    Some(ProposalOutcome::Rejected)
+                }
+                IdentityEvent::ProposalFailed {
+                    id: x,
+                    code,
+                    reason,
+                } if x == id => Some(ProposalOutcome::Failed { code, reason }),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// How a proposal closed in a transaction ([`Committed::proposal_outcome`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProposalOutcome {
+    /// It reached its threshold and its action was applied.
+    Executed,
+    /// Enough organisations voted no that it can no longer pass.
+    Rejected,
+    /// It reached its threshold but no longer applied (the state changed since it was
+    /// proposed): closed as rejected, nothing changed; `code` names the broken rule.
+    Failed { code: String, reason: String },
+}
+
+impl ProposalOutcome {
+    /// The proposal's stored status after this outcome: `executed` or `rejected`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            ProposalOutcome::Executed => "executed",
+            ProposalOutcome::Rejected | ProposalOutcome::Failed { .. } => "rejected",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -431,7 +495,63 @@ impl Client {
         };
         let cert = hex::decode(cert_hex)
             .map_err(|_| ClientError::bad_response("certificate is not hex"))?;
+        self.follow_validator_sets(anchor, anchor.epoch_of(header.height))?;
         anchor.verify(header, &cert)
+    }
+
+    /// Learns the validator set of every epoch up to `epoch` that the anchor does not know yet:
+    /// the last block of each known epoch must be certified by that epoch's set, and the next
+    /// set is `chain/validators` proven against that block's state root.
+    fn follow_validator_sets(&self, anchor: &TrustAnchor, epoch: u64) -> Result<()> {
+        loop {
+            let (known, set) = anchor.known_set(epoch);
+            if known >= epoch {
+                return Ok(());
+            }
+            let boundary = anchor.last_height_of(known);
+            let view = self.block(boundary)?;
+            let header = self.decode_header(&view.header)?;
+            if header.height != boundary {
+                return Err(ClientError::bad_response(format!(
+                    "asked for block {boundary}, got {}",
+                    header.height
+                )));
+            }
+            let cert = hex::decode(&view.certificate)
+                .map_err(|_| ClientError::bad_response("certificate is not hex"))?;
+            anchor.verify_with(&header, &cert, &set)?;
+            let st = self.state_view(VALIDATORS_KEY, Some(boundary))?;
+            if st.header != view.header {
+                return Err(ClientError::bad_response(
+                    "validator set proven against another header",
+                ));
+            }
+            let value = st
+                .value
+                .as_deref()
+                .map(hex::decode)
+                .transpose()
+                .map_err(|_| ClientError::bad_response("value is not hex"))?
+                .ok_or_else(|| ClientError::bad_response("no validator set in state"))?;
+            let proof = hex::decode(&st.proof)
+                .map_err(|_| ClientError::bad_response("proof is not hex"))?;
+            verify_state_proof(
+                self.hasher()?.state_hash_kind(),
+                header.state_root,
+                VALIDATORS_KEY,
+                Some(&value),
+                &proof,
+            )
+            .map_err(|e| ClientError::ProofInvalid(e.to_string()))?;
+            let next = ValidatorSet::decode_exact(&value)
+                .map_err(|e| ClientError::bad_response(format!("validator set: {e}")))?
+                .0
+                .iter()
+                .map(|v| PublicKey::from_bytes(anchor.suite, &v.public_key))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| ClientError::bad_response(format!("validator key: {e}")))?;
+            anchor.learn(known + 1, next);
+        }
     }
 
     /// `GET /v1/state/{key}` without checks: the raw answer.
@@ -447,6 +567,17 @@ impl Client {
     /// finalized height or at `height`, verified against the header the node returned.
     pub fn state(&self, key: &[u8], height: Option<u64>) -> Result<Verified<Option<Vec<u8>>>> {
         let v = self.state_view(key, height)?;
+        self.verify_state_view(key, height, &v)
+    }
+
+    /// Checks a state answer (of `/v1/state` or of a decoded route that carries the same
+    /// fields) for `key` at `height` (`None` = any finalized height).
+    pub fn verify_state_view(
+        &self,
+        key: &[u8],
+        height: Option<u64>,
+        v: &StateView,
+    ) -> Result<Verified<Option<Vec<u8>>>> {
         let header = self.decode_header(&v.header)?;
         if v.key != hex::encode(key) {
             return Err(ClientError::bad_response(
@@ -636,6 +767,106 @@ impl Client {
         }))
     }
 
+    /// Governance proposal `id` of the identity module (`None` = no such proposal, proven),
+    /// decoded from the proven state entry at the latest finalized height or at `height`.
+    pub fn proposal_at(
+        &self,
+        id: u64,
+        height: Option<u64>,
+    ) -> Result<Verified<Option<meridian_identity_module::Proposal>>> {
+        use meridian_identity_module as idm;
+        self.state(&idm::governance::proposal_key(id), height)?
+            .try_map(|v| v.map(|raw| decode_proposal(id, &raw)).transpose())
+    }
+
+    /// The id the next proposal will get (1 when there was none), verified.
+    pub fn next_proposal_id(&self, height: Option<u64>) -> Result<Verified<u64>> {
+        use meridian_identity_module as idm;
+        self.state(&idm::governance::next_proposal_key(), height)?
+            .try_map(|v| decode_next_id(v.as_deref()))
+    }
+
+    /// Up to `limit` (at most [`meridian_api::MAX_PROPOSALS_PAGE`]) proposals from id `from`
+    /// on, in id order, from `GET /v1/identity/proposals`. Every entry and the next id are
+    /// proven at one height, and the page is checked to be complete (ids `from..` without
+    /// gaps up to the next id or the limit), so a node cannot hide a proposal in it.
+    pub fn proposals(
+        &self,
+        from: u64,
+        limit: u64,
+        height: Option<u64>,
+    ) -> Result<Verified<Vec<meridian_identity_module::Proposal>>> {
+        use meridian_identity_module as idm;
+        let from = from.max(1);
+        let mut path = format!("/v1/identity/proposals?from={from}&limit={limit}");
+        if let Some(h) = height {
+            path.push_str(&format!("&height={h}"));
+        }
+        let page: meridian_api::ProposalsView = self.get(&path)?;
+        let next = self
+            .verify_state_view(&idm::governance::next_proposal_key(), height, &page.state)?
+            .try_map(|v| decode_next_id(v.as_deref()))?;
+        if page.next_id != next.value {
+            return Err(ClientError::bad_response(
+                "next_id differs from its proven value",
+            ));
+        }
+        let at = Some(next.height);
+        let expected = next.value.saturating_sub(from).min(limit);
+        if page.proposals.len() as u64 != expected {
+            return Err(ClientError::bad_response(format!(
+                "expected {expected} proposals from {from}, got {}",
+                page.proposals.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(page.proposals.len());
+        for (id, item) in (from..).zip(&page.proposals) {
+            let v = self.verify_state_view(&idm::governance::proposal_key(id), at, &item.state)?;
+            let raw = v.value.ok_or_else(|| {
+                ClientError::bad_response(format!("proposal {id} is below the next id but absent"))
+            })?;
+            out.push(decode_proposal(id, &raw)?);
+        }
+        Ok(next.map(|_| out))
+    }
+
+    /// The id of the trusted CA that issued `cert` (`None` when no CA trusted for the
+    /// certificate's organisation did), from proven reads of the organisation's CA list and
+    /// each CA at one height. Used to name a certificate on chain for revocation.
+    pub fn trusted_issuer(
+        &self,
+        cert: &meridian_identity::Certificate,
+    ) -> Result<Verified<Option<[u8; 32]>>> {
+        use meridian_identity_module as idm;
+        let org = cert.org().unwrap_or_default();
+        let index = self.state(&idm::org_key(org), None)?;
+        let h = Some(index.height);
+        let cas = match &index.value {
+            None => Vec::new(),
+            Some(raw) => {
+                idm::OrgRecord::decode_exact(raw)
+                    .map_err(|e| ClientError::bad_response(e.message))?
+                    .cas
+            }
+        };
+        for id in cas {
+            let Some(raw) = self.state(&idm::ca_key(&id), h)?.value else {
+                continue;
+            };
+            let rec = idm::CaRecord::decode_exact(&raw)
+                .map_err(|e| ClientError::bad_response(e.message))?;
+            let Ok(ca) = meridian_identity::Certificate::from_der(&rec.der) else {
+                continue;
+            };
+            if ca.subject_name_der() == cert.issuer_name_der()
+                && cert.verify_signature(ca.public_key()).is_ok()
+            {
+                return Ok(index.map(|_| Some(id)));
+            }
+        }
+        Ok(index.map(|_| None))
+    }
+
     /// The next nonce of `addr` in the latest finalized state, verified. Transactions still in
     /// a mempool are not counted; [`crate::Wallet`] tracks those itself.
     pub fn next_nonce(&self, addr: &Address) -> Result<u64> {
@@ -668,6 +899,27 @@ impl Client {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+fn decode_proposal(id: u64, raw: &[u8]) -> Result<meridian_identity_module::Proposal> {
+    let p: meridian_identity_module::Proposal =
+        decode_exact(raw).map_err(|e| ClientError::bad_response(format!("proposal {id}: {e}")))?;
+    if p.id != id {
+        return Err(ClientError::bad_response(format!(
+            "proposal stored under id {id} names id {}",
+            p.id
+        )));
+    }
+    Ok(p)
+}
+
+fn decode_next_id(v: Option<&[u8]>) -> Result<u64> {
+    match v {
+        None => Ok(1),
+        Some(b) => <[u8; 8]>::try_from(b)
+            .map(u64::from_be_bytes)
+            .map_err(|_| ClientError::bad_response("next proposal id is not 8 bytes")),
     }
 }
 

@@ -34,6 +34,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Governance on a certificate-mode chain: an organisation admin's wallet opens a proposal,
+//! the other organisations' admins vote, and the proposal is read back verified.
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # use meridian_client::{Action, Client, Threshold, Wallet};
+//! # fn gov(client: &Client, org0: &mut Wallet, org1: &mut Wallet) -> meridian_client::Result<()> {
+//! let wait = Duration::from_secs(30);
+//! let action = Action::SetPolicy { call: "bank.mint".into(), roles: vec!["admin".into()] };
+//! let opened = client.commit(&org0.propose(client, action, Threshold::Majority, 10_000)?, wait)?;
+//! let id = opened.proposal_id().expect("identity.propose emits proposal_created");
+//! let voted = client.commit(&org1.vote(client, id, true)?, wait)?;
+//! println!("{:?}", voted.proposal_outcome(id)); // Some(Executed) once the threshold is met
+//! let p = client.proposal_at(id, None)?; // proven; `None` would be proven absence
+//! println!("{:?} at height {}", p.value.map(|p| p.status), p.height);
+//! # Ok(()) }
+//! ```
+//!
 //! Errors are one enum, [`ClientError`], whose [`ClientError::code`] is stable (the node's own
 //! codes such as `tx.stale_nonce` pass through unchanged).
 
@@ -45,17 +63,22 @@ mod trust;
 mod wallet;
 
 pub use client::{
-    parse_hash, ChainInfo, Client, Committed, PolicyInfo, SubmitMode, Verified, VerifiedBlock,
-    VerifiedTx, DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
+    parse_hash, ChainInfo, Client, Committed, PolicyInfo, ProposalOutcome, SubmitMode, Verified,
+    VerifiedBlock, VerifiedTx, DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
 };
 pub use error::{ClientError, Result};
 pub use events::{EventFilter, EventStream, StreamItem};
 pub use keystore::{KdfParams, KeyFile, KeyInfo, Keystore};
 pub use trust::{Finality, TrustAnchor};
-pub use wallet::{check_symbol, document_hash, hash_file, Document, Wallet, DEFAULT_EXPIRY_BLOCKS};
+pub use wallet::{
+    check_symbol, document_hash, hash_file, parse_threshold, Document, Wallet,
+    DEFAULT_EXPIRY_BLOCKS,
+};
 
 /// Re-exported so callers need not depend on the view crate for JSON types.
 pub use meridian_api::{
-    BatchItemView, BlockView, EventView, MemberInfo, ReceiptView, StateView, StatusView,
-    SubmitBatchView, SubmitView, TxView,
+    action_json, threshold_name, BatchItemView, BlockView, EventView, MemberInfo, ProposalInfo,
+    ReceiptView, StateView, StatusView, SubmitBatchView, SubmitView, TxView,
 };
+/// Governance types (proposals, actions, thresholds) of the identity module.
+pub use meridian_identity_module::{Action, Proposal, Status as ProposalStatus, Threshold};

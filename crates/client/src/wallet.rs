@@ -5,6 +5,8 @@ use std::path::Path;
 
 use meridian_bank::{BankCall, MAX_SYMBOL_LEN};
 use meridian_crypto::{Hasher, PrivateKey, Suite};
+use meridian_identity_module::governance::MAX_DEADLINE_BLOCKS;
+use meridian_identity_module::{Action, IdentityCall, Threshold};
 use meridian_node::{sign_tx, ChainHash};
 use meridian_notary::{Register, MAX_METADATA_LEN};
 use meridian_types::{Address, Call, ChainId, Hash32, SignedTx};
@@ -57,6 +59,25 @@ pub fn check_symbol(symbol: &str) -> Result<()> {
             "invalid asset symbol {symbol:?}: 1-{MAX_SYMBOL_LEN} of A-Z 0-9"
         )))
     }
+}
+
+/// Parses a proposal threshold: `majority`, `two-thirds` (or `2/3`), `all` or `any:N`
+/// (N >= 1), the names [`meridian_api::threshold_name`] prints.
+pub fn parse_threshold(s: &str) -> Result<Threshold> {
+    let t = match s.trim().to_ascii_lowercase().as_str() {
+        "majority" => Threshold::Majority,
+        "two-thirds" | "two_thirds" | "2/3" => Threshold::TwoThirds,
+        "all" => Threshold::All,
+        other => match other.strip_prefix("any:").map(str::parse::<u32>) {
+            Some(Ok(n)) if n >= 1 => Threshold::AnyN(n),
+            _ => {
+                return Err(ClientError::BadInput(format!(
+                    "threshold {s:?}: use majority, two-thirds, all or any:N (N >= 1)"
+                )))
+            }
+        },
+    };
+    Ok(t)
 }
 
 /// A signing key on one chain.
@@ -204,6 +225,42 @@ impl Wallet {
             amount,
         };
         self.build(client, call.into_call())
+    }
+
+    /// Opens a governance proposal (`identity.propose`; the signer must be an organisation
+    /// admin, and its organisation votes yes by proposing). Votes count until
+    /// `deadline_blocks` after the block that includes it. The new id is in the receipt:
+    /// [`crate::Committed::proposal_id`].
+    pub fn propose(
+        &mut self,
+        client: &Client,
+        action: Action,
+        threshold: Threshold,
+        deadline_blocks: u64,
+    ) -> Result<SignedTx> {
+        if deadline_blocks == 0 || deadline_blocks > MAX_DEADLINE_BLOCKS {
+            return Err(ClientError::BadInput(format!(
+                "deadline must be 1..={MAX_DEADLINE_BLOCKS} blocks"
+            )));
+        }
+        if threshold == Threshold::AnyN(0) {
+            return Err(ClientError::BadInput(
+                "a threshold needs at least one approval (any:1 or more)".into(),
+            ));
+        }
+        let call = IdentityCall::Propose {
+            action,
+            threshold,
+            deadline_blocks,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Votes on proposal `id` for the signer's organisation (`identity.vote`; a later vote
+    /// replaces the organisation's earlier one). The proposal executes in the block where it
+    /// reaches its threshold: [`crate::Committed::proposal_outcome`].
+    pub fn vote(&mut self, client: &Client, id: u64, approve: bool) -> Result<SignedTx> {
+        self.build(client, IdentityCall::Vote { id, approve }.into_call())
     }
 
     /// Registers a document (its hash; the bytes never leave this machine) with `metadata`

@@ -7,6 +7,7 @@
 //! `--json`, and set the exit code by class (see [`EXIT_CODES`]).
 
 pub mod ca;
+pub mod gov;
 pub mod keys;
 pub mod query;
 pub mod status;
@@ -16,7 +17,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use meridian_client::{Client, ClientError, Keystore, TrustAnchor, DEFAULT_NODE_URL};
+use meridian_client::{Client, ClientError, Keystore, TrustAnchor, Wallet, DEFAULT_NODE_URL};
 use meridian_types::Address;
 use zeroize::Zeroizing;
 
@@ -121,6 +122,30 @@ impl KeyOpts {
         }
         Ok(first)
     }
+}
+
+/// The stored key `name` as a wallet on the chain `client` talks to. The key is checked to
+/// exist and to be of the chain's suite before the passphrase is asked for.
+pub fn open_wallet(
+    client: &Client,
+    keys: &KeyOpts,
+    name: &str,
+    expiry_blocks: u64,
+) -> Result<Wallet, ClientError> {
+    let ks = keys.keystore()?;
+    let file = ks.load(name)?;
+    let chain = client.chain()?;
+    if file.suite != chain.suite.as_str() {
+        return Err(ClientError::SuiteMismatch {
+            key: file.suite,
+            chain: chain.suite.to_string(),
+        });
+    }
+    let pass = keys.passphrase(&format!("Passphrase for {name}: "), false)?;
+    let key = file.open(&ks.path(name), pass.as_bytes())?;
+    let mut wallet = Wallet::connect(client, key)?;
+    wallet.expiry_blocks = expiry_blocks;
+    Ok(wallet)
 }
 
 /// An address given as `0x…` hex, or the name of a key in the key store.

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use meridian_bank::BankEvent;
-use meridian_client::{hash_file, Client, ClientError, Document, SubmitMode, Wallet};
+use meridian_client::{hash_file, Client, ClientError, Document, ReceiptView, SubmitMode};
 use meridian_crypto::Suite;
 use meridian_notary::Notarized;
 use meridian_types::{Hash32, SignedTx};
 use serde_json::json;
 
-use super::{finish, print_json, resolve_address, KeyOpts, NodeOpts, EXIT_CODES};
+use super::{finish, open_wallet, print_json, resolve_address, KeyOpts, NodeOpts, EXIT_CODES};
 
 const TX_HELP: &str = "\
 Signs with a key from the key store (see `meridian keys`), with the chain id read from the node,
@@ -111,7 +111,9 @@ pub enum TxCmd {
 }
 
 /// Reads a certificate file (PEM or DER).
-fn read_cert(path: &std::path::Path) -> Result<meridian_identity::Certificate, ClientError> {
+pub(crate) fn read_cert(
+    path: &std::path::Path,
+) -> Result<meridian_identity::Certificate, ClientError> {
     let bytes = std::fs::read(path).map_err(|e| ClientError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -130,22 +132,8 @@ fn exec(args: TxArgs) -> Result<(), ClientError> {
         ClientError::BadInput("--from KEY is required: the stored key that signs".into())
     })?;
     let client = args.node.client()?;
-    let ks = args.keys.keystore()?;
-    // Check the key exists and fits the chain before asking for a passphrase.
-    let file = ks.load(&from)?;
+    let mut wallet = open_wallet(&client, &args.keys, &from, args.expiry_blocks)?;
     let chain = client.chain()?;
-    if file.suite != chain.suite.as_str() {
-        return Err(ClientError::SuiteMismatch {
-            key: file.suite,
-            chain: chain.suite.to_string(),
-        });
-    }
-    let pass = args
-        .keys
-        .passphrase(&format!("Passphrase for {from}: "), false)?;
-    let key = file.open(&ks.path(&from), pass.as_bytes())?;
-    let mut wallet = Wallet::connect(&client, key)?;
-    wallet.expiry_blocks = args.expiry_blocks;
     let me = wallet.address();
     let mut doc: Option<Hash32> = None;
     let tx = match &args.cmd {
@@ -241,10 +229,7 @@ fn submit(
             "signer_cert_id": r.signer_cert_id,
             "nonce": tx.body.nonce,
             "doc_hash": doc.map(hex::encode),
-            "events": r.events.iter().map(|e| json!({
-                "module": e.module, "kind": e.kind, "data": e.data,
-                "summary": describe_event(&e.module, &e.kind, &e.data),
-            })).collect::<Vec<_>>(),
+            "events": events_json(r),
         }));
     } else {
         println!("committed: tx {}", hex::encode(done.hash));
@@ -268,6 +253,19 @@ fn submit(
         }
     }
     Ok(())
+}
+
+/// A receipt's events as JSON, each with its one-line summary.
+pub fn events_json(r: &ReceiptView) -> Vec<serde_json::Value> {
+    r.events
+        .iter()
+        .map(|e| {
+            json!({
+                "module": e.module, "kind": e.kind, "data": e.data,
+                "summary": describe_event(&e.module, &e.kind, &e.data),
+            })
+        })
+        .collect()
 }
 
 /// A one-line reading of a receipt event (the chain stores them in the modules' encodings).
@@ -325,7 +323,39 @@ pub fn describe_event(module: &str, kind: &str, data_hex: &str) -> String {
                     hex::encode(serial),
                     hex::encode(ca_id)
                 ),
-                // Other identity events (governance) are shown raw.
+                Some(E::ProposalCreated {
+                    id,
+                    org,
+                    deadline_height,
+                }) => format!(
+                    "proposal {id} opened by {org}, votes count until height {deadline_height}"
+                ),
+                Some(E::Voted { id, org, approve }) => format!(
+                    "{org} voted {} on proposal {id}",
+                    if approve { "yes" } else { "no" }
+                ),
+                Some(E::ProposalExecuted { id }) => format!("proposal {id} executed"),
+                Some(E::ProposalRejected { id }) => format!("proposal {id} rejected"),
+                Some(E::ProposalFailed { id, code, reason }) => {
+                    format!("proposal {id} passed but no longer applies ({code}: {reason}); closed")
+                }
+                Some(E::ValidatorAdded { name, public_key }) => format!(
+                    "validator {name} ({}) added, from the next epoch",
+                    hex::encode(public_key)
+                ),
+                Some(E::ValidatorRemoved { public_key }) => format!(
+                    "validator {} removed, from the next epoch",
+                    hex::encode(public_key)
+                ),
+                Some(E::ValidatorReplaced { old_key, new_key }) => format!(
+                    "validator {} replaced by {}, from the next epoch",
+                    hex::encode(old_key),
+                    hex::encode(new_key)
+                ),
+                Some(E::ParamSet { name, value }) => {
+                    format!("chain parameter {name} set to {value}, from the next epoch")
+                }
+                // Events this build does not know (or that do not decode) are shown raw.
                 _ => data_hex.to_string(),
             }
         }

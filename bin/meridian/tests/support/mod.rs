@@ -59,6 +59,10 @@ pub fn init_net(out: &std::path::Path, suite: &str, chain_id: &str) -> Vec<Strin
             suite,
             "--chain-id",
             chain_id,
+            // Short epochs: every process test crosses several consensus epoch boundaries
+            // (engine hand-over, p2p re-tracking, clients following the validator sets).
+            "--epoch-blocks",
+            "8",
         ])
         .args([
             "--p2p-port",

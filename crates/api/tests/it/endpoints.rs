@@ -331,7 +331,9 @@ fn openapi_lists_every_served_route() {
             .replace("{height}", "0")
             .replace("{key}", "00")
             .replace("{symbol}", "CNY")
-            .replace("{address}", &"00".repeat(20));
+            .replace("{address}", &"00".repeat(20))
+            .replace("{call}", "bank.transfer")
+            .replace("{id}", "1");
         let url = format!("{}{concrete}", node.url);
         let resp = match r.method {
             meridian_api::Method::Get if r.path == "/v1/events" => {

@@ -139,6 +139,16 @@ fn every_error_code() {
         )),
         "api.not_found",
     );
+    w.expect(
+        "no proposal yet",
+        n.get("/v1/identity/proposals/1"),
+        "identity.no_proposal",
+    );
+    w.expect(
+        "proposal id not a number",
+        n.get("/v1/identity/proposals/one"),
+        "api.bad_path",
+    );
     w.expect("tx hash not hex", n.get("/v1/txs/xyz"), "api.bad_hash");
     w.expect("tx hash short", n.get("/v1/txs/abcd"), "api.bad_hash");
     w.expect(

@@ -10,8 +10,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use meridian_api::{ApiContext, ApiOptions, PeerInfo, RuntimeMetrics};
 use meridian_crypto::{PrivateKey, Suite};
+use meridian_identity::{CaParams, Certificate, IssueRequest, OrgCa, Role, Serial, SigningKey};
 use meridian_mempool::MempoolConfig;
-use meridian_node::{sign_tx, submitter, Genesis, GenesisValidator, Ledger, LedgerConfig};
+use meridian_node::{
+    sign_tx, submitter, Genesis, GenesisOrg, GenesisValidator, Ledger, LedgerConfig,
+};
 use meridian_types::{Address, Block, Call, Encode, SignedTx};
 use serde_json::Value;
 
@@ -23,6 +26,9 @@ pub struct Opts {
     pub auto_produce: bool,
     pub peers: Vec<PeerInfo>,
     pub runtime_metrics: Option<RuntimeMetrics>,
+    /// Certificate mode: organisations org0 and org1, each with a CA and an admin
+    /// ([`Node::admins`]); the validator holds an org0 `consensus` certificate.
+    pub certs: bool,
 }
 
 impl Default for Opts {
@@ -34,6 +40,7 @@ impl Default for Opts {
             auto_produce: true,
             peers: Vec::new(),
             runtime_metrics: None,
+            certs: false,
         }
     }
 }
@@ -42,6 +49,8 @@ pub struct Node {
     pub ledger: Arc<Ledger>,
     pub url: String,
     pub validator: PrivateKey,
+    /// Certificate mode: the admin of org<i> (empty on an open chain).
+    pub admins: Vec<PrivateKey>,
     produce_lock: Arc<Mutex<()>>,
     stop: Arc<AtomicBool>,
     producer: Option<JoinHandle<()>>,
@@ -60,6 +69,36 @@ pub fn now_ms() -> u64 {
 
 pub const CERT: &[u8] = &[0xce, 0x27];
 
+/// Certificate validity used by the certificate-mode harness (unix seconds).
+const NOT_BEFORE: u64 = 1_600_000_000;
+const NOT_AFTER: u64 = 4_000_000_000;
+
+/// An organisation CA whose key comes from `seed`.
+pub fn org_ca(suite: Suite, org: &str, seed: u8) -> OrgCa {
+    let params = CaParams {
+        org: org.into(),
+        common_name: None,
+        not_before: NOT_BEFORE,
+        not_after: NOT_AFTER,
+        serial: Serial::from_u64(1).unwrap(),
+    };
+    let key = PrivateKey::from_seed(suite, &[seed; 32]);
+    OrgCa::create(&params, SigningKey::try_from(&key).unwrap()).unwrap()
+}
+
+/// A member certificate for `key`.
+pub fn issue(ca: &OrgCa, key: &PrivateKey, name: &str, role: Role, serial: u64) -> Certificate {
+    ca.issue(&IssueRequest {
+        name: name.into(),
+        role,
+        public_key: key.public_key().into(),
+        not_before: NOT_BEFORE,
+        not_after: NOT_AFTER,
+        serial: Serial::from_u64(serial).unwrap(),
+    })
+    .unwrap()
+}
+
 fn produce_on(ledger: &Ledger, proposer: &[u8], lock: &Mutex<()>) -> Block {
     let _g = lock.lock().unwrap();
     let tip = ledger.finalized_block().unwrap();
@@ -75,7 +114,7 @@ fn produce_on(ledger: &Ledger, proposer: &[u8], lock: &Mutex<()>) -> Block {
 impl Node {
     pub fn start(opts: Opts) -> Node {
         let validator = PrivateKey::from_seed(opts.suite, &[200; 32]);
-        let genesis = Genesis {
+        let mut genesis = Genesis {
             chain_id: format!("api-test-{}", opts.suite),
             suite: opts.suite.to_string(),
             timestamp_ms: 1_700_000_000_000,
@@ -89,6 +128,31 @@ impl Node {
             epoch_blocks: None,
             fault_tolerance: None,
         };
+        let mut admins = Vec::new();
+        if opts.certs {
+            for i in 0..2u8 {
+                let ca = org_ca(opts.suite, &format!("org{i}"), 210 + i);
+                let admin = PrivateKey::from_seed(opts.suite, &[220 + i; 32]);
+                let pem = |c: Certificate| c.to_pem().unwrap();
+                genesis.orgs.push(GenesisOrg {
+                    id: format!("org{i}"),
+                    ca_cert: pem(ca.certificate().clone()),
+                });
+                genesis.members.push(pem(issue(
+                    &ca,
+                    &admin,
+                    &format!("org{i}-admin"),
+                    Role::Admin,
+                    10 + u64::from(i),
+                )));
+                if i == 0 {
+                    genesis
+                        .members
+                        .push(pem(issue(&ca, &validator, "node0", Role::Consensus, 9)));
+                }
+                admins.push(admin);
+            }
+        }
         let dir = tempfile::tempdir().unwrap();
         let cfg = LedgerConfig {
             mempool: opts.mempool,
@@ -137,6 +201,7 @@ impl Node {
             ledger,
             url,
             validator,
+            admins,
             produce_lock,
             stop,
             producer,

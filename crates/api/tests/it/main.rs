@@ -5,5 +5,6 @@ mod batch;
 mod endpoints;
 mod errors;
 mod events;
+mod governance;
 mod harness;
 mod schema;

@@ -8,11 +8,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use meridian_crypto::{PrivateKey, Suite};
-use meridian_node::{submitter, Genesis, GenesisValidator, Ledger, LedgerConfig};
+use meridian_identity::{CaParams, Certificate, IssueRequest, OrgCa, Role, Serial, SigningKey};
+use meridian_node::{submitter, Genesis, GenesisOrg, GenesisValidator, Ledger, LedgerConfig};
 
 pub struct LocalNet {
     pub url: String,
     pub genesis: Genesis,
+    /// Certificate mode ([`LocalNet::start_certs`]): the admin of org<i>, and its CA.
+    pub admins: Vec<(PrivateKey, OrgCa)>,
     stop: Arc<AtomicBool>,
     producer: Option<JoinHandle<()>>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -26,11 +29,47 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// An organisation CA from a seed, valid 2020..2096.
+pub fn org_ca(suite: Suite, org: &str, seed: u8) -> OrgCa {
+    let params = CaParams {
+        org: org.into(),
+        common_name: None,
+        not_before: 1_600_000_000,
+        not_after: 4_000_000_000,
+        serial: Serial::from_u64(1).unwrap(),
+    };
+    let key = PrivateKey::from_seed(suite, &[seed; 32]);
+    OrgCa::create(&params, SigningKey::try_from(&key).unwrap()).unwrap()
+}
+
+/// A member certificate of `ca` for `key`.
+pub fn issue(ca: &OrgCa, key: &PrivateKey, name: &str, role: Role, serial: u64) -> Certificate {
+    ca.issue(&IssueRequest {
+        name: name.into(),
+        role,
+        public_key: key.public_key().into(),
+        not_before: 1_600_000_000,
+        not_after: 4_000_000_000,
+        serial: Serial::from_u64(serial).unwrap(),
+    })
+    .unwrap()
+}
+
 impl LocalNet {
     pub fn start(suite: Suite) -> LocalNet {
+        Self::start_with(suite, false)
+    }
+
+    /// A certificate-mode chain of organisations org0 and org1, each with an admin; the
+    /// validator holds an org0 `consensus` certificate.
+    pub fn start_certs(suite: Suite) -> LocalNet {
+        Self::start_with(suite, true)
+    }
+
+    fn start_with(suite: Suite, certs: bool) -> LocalNet {
         let dir = tempfile::tempdir().unwrap();
         let validator = PrivateKey::from_seed(suite, &[100; 32]);
-        let genesis = Genesis {
+        let mut genesis = Genesis {
             chain_id: format!("sdk-{suite}"),
             suite: suite.to_string(),
             timestamp_ms: now_ms(),
@@ -44,6 +83,24 @@ impl LocalNet {
             epoch_blocks: None,
             fault_tolerance: None,
         };
+        let mut admins = Vec::new();
+        if certs {
+            for i in 0..2u8 {
+                let ca = org_ca(suite, &format!("org{i}"), 110 + i);
+                let admin = PrivateKey::from_seed(suite, &[120 + i; 32]);
+                genesis.orgs.push(GenesisOrg {
+                    id: format!("org{i}"),
+                    ca_cert: ca.certificate().to_pem().unwrap(),
+                });
+                let cert = issue(&ca, &admin, &format!("org{i}-admin"), Role::Admin, 10);
+                genesis.members.push(cert.to_pem().unwrap());
+                if i == 0 {
+                    let node = issue(&ca, &validator, "node0", Role::Consensus, 11);
+                    genesis.members.push(node.to_pem().unwrap());
+                }
+                admins.push((admin, ca));
+            }
+        }
         let ledger = Arc::new(
             Ledger::open(
                 &dir.path().join("ledger"),
@@ -88,6 +145,7 @@ impl LocalNet {
         LocalNet {
             url,
             genesis,
+            admins,
             stop,
             producer: Some(producer),
             runtime: Some(runtime),
