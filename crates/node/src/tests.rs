@@ -551,3 +551,98 @@ fn certificate_mode_admission_and_receipts() {
         );
     });
 }
+
+/// Which address-book nodes may follow the chain (stay connected as non-voting peers) at an
+/// epoch boundary: in certificate mode only holders of a registered, unrevoked `consensus`
+/// certificate; the answer is read at the given height, so history stays as it was.
+#[test]
+fn followers_need_a_valid_consensus_certificate() {
+    use meridian_identity::{CaParams, IssueRequest, OrgCa, Role, Serial, SigningKey};
+    use meridian_identity_module::IdentityCall;
+    let suite = Suite::Intl;
+    let t0 = 1_700_000_000u64;
+    let ca = OrgCa::create(
+        &CaParams {
+            org: "org1".into(),
+            common_name: None,
+            not_before: t0 - 60,
+            not_after: t0 + 3_650 * 86_400,
+            serial: Serial::from_u64(1).unwrap(),
+        },
+        SigningKey::try_from(&key(suite, 90)).unwrap(),
+    )
+    .unwrap();
+    let cert = |k: &PrivateKey, role: Role, serial: u64| {
+        ca.issue(&IssueRequest {
+            name: format!("m{serial}"),
+            role,
+            public_key: k.public_key().into(),
+            not_before: t0 - 60,
+            not_after: t0 + 365 * 86_400,
+            serial: Serial::from_u64(serial).unwrap(),
+        })
+        .unwrap()
+    };
+    let (v, admin, node, client, stranger) = (
+        key(suite, 100),
+        key(suite, 1),
+        key(suite, 2),
+        key(suite, 3),
+        key(suite, 4),
+    );
+    let mut g = genesis(suite, std::slice::from_ref(&v));
+    g.orgs = vec![GenesisOrg {
+        id: "org1".into(),
+        ca_cert: ca.certificate().to_pem().unwrap(),
+    }];
+    g.members = vec![
+        cert(&admin, Role::Admin, 10).to_pem().unwrap(),
+        cert(&v, Role::Consensus, 11).to_pem().unwrap(),
+    ];
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
+    let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+    let chain = a.chain_id().clone();
+    let book = [
+        v.public_key(),
+        node.public_key(),
+        client.public_key(),
+        stranger.public_key(),
+    ];
+    let (validators, followers) = a.members_at(0, &book).unwrap();
+    assert_eq!(validators, vec![v.public_key()]);
+    assert!(followers.is_empty(), "nobody registered yet");
+
+    let node_cert = cert(&node, Role::Consensus, 12);
+    for (k, c) in [
+        (&node, &node_cert),
+        (&client, &cert(&client, Role::Client, 13)),
+    ] {
+        let reg = IdentityCall::Register { cert: c.to_der() }.into_call();
+        a.submit(&sign_tx(k, &chain, 0, 100, reg).encode()).unwrap();
+    }
+    step(&a, &b, t0 * 1000 + 1_000);
+    let (_, followers) = a.members_at(1, &book).unwrap();
+    assert_eq!(
+        followers,
+        vec![node.public_key()],
+        "only the consensus certificate"
+    );
+
+    let revoke = IdentityCall::Revoke {
+        ca_id: *ca.certificate().cert_id(suite).as_bytes(),
+        serial: node_cert.serial().as_bytes().to_vec(),
+    }
+    .into_call();
+    a.submit(&sign_tx(&admin, &chain, 0, 100, revoke).encode())
+        .unwrap();
+    step(&a, &b, t0 * 1000 + 2_000);
+    assert!(a.members_at(2, &book).unwrap().1.is_empty(), "revoked");
+    assert_eq!(a.members_at(1, &book).unwrap().1, vec![node.public_key()]);
+
+    // An open chain admits its whole address book.
+    let open = genesis(suite, std::slice::from_ref(&v));
+    let dc = tempfile::tempdir().unwrap();
+    let c = Ledger::open(dc.path(), &open, LedgerConfig::default()).unwrap();
+    assert_eq!(c.members_at(0, &book).unwrap().1.len(), 3);
+}

@@ -10,7 +10,7 @@ use meridian_crypto::PrivateKey;
 use meridian_identity::{CaParams, Certificate, IssueRequest, OrgCa, Role, Serial, SigningKey};
 use meridian_identity_module::{
     governance::{next_proposal_key, proposal_key},
-    Action, IdentityCall, Proposal, Status, Threshold,
+    member_key, Action, IdentityCall, MemberRecord, Proposal, Status, Threshold,
 };
 use meridian_node::{sign_tx, Genesis, GenesisOrg, GenesisValidator};
 use meridian_types::{decode_exact, ChainId, Encode, ValidatorSet, VALIDATORS_KEY};
@@ -263,8 +263,34 @@ pub fn four_orgs_add_a_fifth_validator_then_remove_one<T: Suite>() {
         assert!(check(&[0, 1, 2, 3, 4], &mut rng).is_ok());
         assert!(check(&[0, 1, 2, 3], &mut rng).is_err());
 
-        // Finalizes with 5: one of the old four down, the new validator completes the quorum
-        // of 4 out of 5.
+        // Node 0 rotates its certificate (same key, new serial) with no downtime ...
+        let rotated = issue(&orgs[0].ca, &keys[0], "node0", Role::Consensus, 20);
+        let mut node0_nonce = 0;
+        let register = IdentityCall::Register {
+            cert: rotated.to_der(),
+        };
+        send(
+            &c,
+            &keys[0],
+            &mut node0_nonce,
+            register.into_call(),
+            &[0, 1, 2, 3, 4],
+        )
+        .await;
+        let addr = c.ledger(0).address_of(keys[0].public_key().as_bytes());
+        let raw = c
+            .ledger(0)
+            .store()
+            .get_latest(&member_key(&addr))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            MemberRecord::decode_exact(&raw).unwrap().der,
+            rotated.to_der()
+        );
+
+        // ... and stays in consensus: finalizes with 5 across the next boundary with one of the
+        // old four down, which needs node 0's and node 4's votes (quorum 4 of 5).
         c.crash(3).await;
         let before = c.height(0);
         c.wait_for(&[0, 1, 2, 4], before + 2 * EPOCH).await;
