@@ -1155,6 +1155,12 @@ fn every_endpoint() {
         assert_eq!(s["suite"], "sm");
         assert_eq!(s["validators"], 4);
         assert!(s["height"].as_u64().unwrap() >= 2);
+        // init_net makes 8-block epochs; `epoch` is that of the next block.
+        assert_eq!(s["epoch_blocks"], 8);
+        assert_eq!(
+            s["epoch"].as_u64().unwrap(),
+            (s["height"].as_u64().unwrap() + 1) / 8
+        );
     }
     let keys: Vec<Vec<Value>> = net.four().map(|n| connected_peers(&mut c, n)).to_vec();
     assert!(

@@ -74,6 +74,11 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> ApiError {
 pub(crate) async fn status(State(s): State<AppState>) -> ApiResult<StatusView> {
     read(&s, |l| {
         let b = l.finalized_block().map_err(ApiError::internal)?;
+        // The set governance left in force (genesis' until a change), not the genesis list.
+        let (validators, _) = l
+            .members_at(b.header.height, &[])
+            .map_err(ApiError::internal)?;
+        let epoch_blocks = l.epoch_blocks();
         Ok(Json(StatusView {
             chain_id: l.chain_id().to_string(),
             suite: l.suite().to_string(),
@@ -81,7 +86,9 @@ pub(crate) async fn status(State(s): State<AppState>) -> ApiResult<StatusView> {
             block_hash: hex::encode(b.hash(&l.hasher())),
             state_root: hex::encode(b.header.state_root),
             mempool_size: l.mempool_len(),
-            validators: l.validators().len(),
+            validators: validators.len(),
+            epoch: (b.header.height + 1) / epoch_blocks.max(1),
+            epoch_blocks,
             max_block_txs: l.block_limits().0,
             max_block_bytes: l.block_limits().1,
         }))

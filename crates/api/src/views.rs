@@ -17,7 +17,14 @@ pub struct StatusView {
     pub block_hash: String,
     pub state_root: String,
     pub mempool_size: usize,
+    /// Size of the validator set in the finalized state (changes apply from the next epoch).
     pub validators: usize,
+    /// Consensus epoch of the next block.
+    #[serde(default)]
+    pub epoch: u64,
+    /// Blocks per consensus epoch (genesis).
+    #[serde(default)]
+    pub epoch_blocks: u64,
     /// Most transactions this node puts in a block it proposes.
     pub max_block_txs: usize,
     /// Most bytes of transactions in a block it proposes.

@@ -241,6 +241,7 @@ impl Ledger {
     pub fn hasher(&self) -> ChainHash {
         self.hash
     }
+    /// The genesis validators (the set in force is `members_at`).
     pub fn validators(&self) -> &[PublicKey] {
         &self.validators
     }

@@ -32,7 +32,8 @@ fn exec(args: &StatusArgs) -> Result<(), ClientError> {
         print_json(&json!({
             "node": client.base_url(), "chain_id": s.chain_id, "suite": s.suite,
             "height": s.height, "block_hash": s.block_hash, "state_root": s.state_root,
-            "mempool_size": s.mempool_size, "validators": s.validators, "finality": finality,
+            "mempool_size": s.mempool_size, "validators": s.validators, "epoch": s.epoch,
+            "epoch_blocks": s.epoch_blocks, "finality": finality,
         }));
     } else {
         println!("node        {}", client.base_url());
@@ -41,6 +42,7 @@ fn exec(args: &StatusArgs) -> Result<(), ClientError> {
         println!("block       {}", s.block_hash);
         println!("state root  {}", s.state_root);
         println!("validators  {}", s.validators);
+        println!("epoch       {} ({} blocks each)", s.epoch, s.epoch_blocks);
         println!("mempool     {} transactions", s.mempool_size);
         if let Some(f) = finality {
             println!("{f}");

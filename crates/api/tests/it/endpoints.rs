@@ -132,6 +132,7 @@ fn walkthrough(suite: Suite) {
     assert_eq!(status["suite"], suite.to_string());
     assert_eq!(status["height"], node.ledger.finalized_height());
     assert_eq!(status["validators"], 1);
+    assert_eq!(status["epoch_blocks"], 256);
 
     // Transaction with its inclusion proof, verified against the header.
     let th = hex::encode(transfer.hash(&node.ledger.hasher()));
