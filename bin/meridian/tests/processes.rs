@@ -220,7 +220,13 @@ fn scenario(suite: Suite) {
     assert_eq!(r.receipt.as_ref().unwrap().code, "ok");
     assert_eq!(r.receipt.as_ref().unwrap().events[0].kind, "notarized");
 
-    // Proofs served by one node verify against headers finalized by another.
+    // Proofs served by one node verify against headers finalized by another. "committed"
+    // means final on the node that took the tx; the others may be a block behind (an epoch
+    // hand-over takes a view), so wait until every node has that block.
+    let committed = net.status(3).unwrap().height;
+    for i in 0..4 {
+        net.wait_height(i, committed, Duration::from_secs(30));
+    }
     let bal = verified_value(&net, suite, 1, 2, &balance_key("CNY", &bob_addr));
     assert_eq!(decode_balance(bal.as_deref()).unwrap(), 250);
     let rec = verified_value(&net, suite, 2, 0, &record_key(&doc)).expect("record present");
