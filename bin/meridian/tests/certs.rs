@@ -96,6 +96,20 @@ fn http_json(url: &str) -> (u16, Value) {
     (status, r.body_mut().read_json().expect("JSON body"))
 }
 
+/// Waits (at most 30 s) until every node finalized the highest height any of them reported.
+fn wait_caught_up(apis: &[String]) {
+    let height = |api: &String| http_json(&format!("{api}/v1/status")).1["height"].as_u64();
+    let target = apis.iter().filter_map(height).max().unwrap_or(0);
+    let start = Instant::now();
+    while !apis.iter().all(|a| height(a).is_some_and(|h| h >= target)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "nodes did not catch up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn wait_ready(api: &str, dir: &Path, i: usize) {
     let start = Instant::now();
     loop {
@@ -287,7 +301,9 @@ fn certificate_mode_end_to_end_sm() {
     assert_eq!(m["member"]["serial"], serial);
     assert_eq!(m["member"]["revoked"], false);
 
-    // The HTTP answer matches its documented schema.
+    // The HTTP answer matches its documented schema. (Another node may be a block behind the
+    // one that committed: wait until it has caught up.)
+    wait_caught_up(&apis);
     let (status, v) = http_json(&format!("{}/v1/identity/members/{carol}", apis[2]));
     assert_eq!(status, 200, "{v}");
     schema::check(&doc, "Member", &v);

@@ -112,6 +112,23 @@ impl Cli {
     }
 }
 
+/// Waits (at most 30 s) until every node finalized the highest height any of them reported.
+fn wait_caught_up(cli: &Cli, nodes: &[String]) {
+    let height = |node: &String| {
+        let o = cli.raw(&["status", "--node", node, "--json"], &[]);
+        serde_json::from_slice::<Value>(&o.stdout).ok()?["height"].as_u64()
+    };
+    let target = nodes.iter().filter_map(height).max().unwrap_or(0);
+    let start = Instant::now();
+    while !nodes.iter().all(|x| height(x).is_some_and(|h| h >= target)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "nodes did not catch up"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn wait_ready(cli: &Cli, node: &str, limit: Duration) {
     let start = Instant::now();
     loop {
@@ -461,7 +478,9 @@ fn scenario(suite: &str) {
     assert_eq!(notarized["events"][0]["kind"], "notarized");
     let tx_hash = notarized["hash"].as_str().unwrap().to_string();
 
-    // Queries: proofs verified, certificates checked against genesis.
+    // Queries: proofs verified, certificates checked against genesis. The txs were committed
+    // through different nodes; let every node reach the newest block first.
+    wait_caught_up(&cli, &(0..4).map(n).collect::<Vec<_>>());
     let q = cli.ok(&[
         "query",
         "balance",
