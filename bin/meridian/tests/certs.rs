@@ -10,8 +10,8 @@ mod schema;
 mod support;
 use support::*;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,69 +31,11 @@ impl Drop for Net {
     }
 }
 
-/// The binary with a clean client environment: the key store `keys`, the passphrase file.
-struct Cli {
-    keys: PathBuf,
-    pass: PathBuf,
-    node: String,
-}
-
 impl Cli {
-    fn raw(&self, args: &[&str]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        let pass = self.pass.to_str().unwrap();
-        if matches!(args.first(), Some(&"keys" | &"tx" | &"ca")) {
-            all.extend(["--passphrase-file", pass]);
-        }
-        if matches!(args.first(), Some(&"tx" | &"query" | &"status")) {
-            all.extend(["--node", &self.node]);
-        }
-        all.push("--json");
-        Command::new(BIN)
-            .args(&all)
-            .env_remove("MERIDIAN_PASSPHRASE")
-            .env_remove("MERIDIAN_NODE")
-            .env_remove("MERIDIAN_GENESIS")
-            .env("MERIDIAN_KEYS_DIR", &self.keys)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs with `--json`; asserts success; returns the document.
-    fn ok(&self, args: &[&str]) -> Value {
-        let o = self.raw(args);
-        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(
-            o.status.success(),
-            "meridian {args:?} failed ({:?}):\n{stdout}\n{}",
-            o.status.code(),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
-    }
-
     /// Runs expecting failure with error `code`; returns the error document.
     fn refused(&self, args: &[&str], code: &str) -> Value {
-        let o = self.raw(args);
-        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(!o.status.success(), "meridian {args:?} succeeded: {stdout}");
-        let v: Value =
-            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"));
-        assert_eq!(v["code"], code, "meridian {args:?}: {stdout}");
-        v
+        self.refused_with(args, code).0
     }
-}
-
-fn http_json(url: &str) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut r = agent.get(url).call().expect("HTTP GET");
-    let status = r.status().as_u16();
-    (status, r.body_mut().read_json().expect("JSON body"))
 }
 
 /// Waits (at most 30 s) until every node finalized the highest height any of them reported.

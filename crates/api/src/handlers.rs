@@ -580,21 +580,10 @@ pub(crate) async fn identity_member(
                 let revoked = state_at(l, &revoked_key, Some(mode.height))?
                     .value
                     .is_some();
-                Some(MemberInfo {
-                    cert_pem: cert
-                        .to_pem()
+                Some(
+                    MemberInfo::new(&m, &cert, revoked, &revoked_key)
                         .map_err(|e| corrupt("member certificate", e))?,
-                    org: cert.org().unwrap_or_default().to_string(),
-                    role: cert.role().map(|r| r.to_string()).unwrap_or_default(),
-                    name: cert.name().unwrap_or_default().to_string(),
-                    cert_id: hex::encode(m.cert_id),
-                    ca_id: hex::encode(m.ca_id),
-                    serial: cert.serial().to_hex(),
-                    not_before: cert.not_before(),
-                    not_after: cert.not_after(),
-                    revoked,
-                    revoked_key: hex::encode(revoked_key),
-                })
+                )
             }
         };
         Ok(Json(MemberView {

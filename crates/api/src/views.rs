@@ -255,6 +255,32 @@ pub struct MemberInfo {
     pub revoked_key: String,
 }
 
+impl MemberInfo {
+    /// The view of a stored member record and its parsed certificate (the node answers with
+    /// it; the SDK rebuilds it from proven state). Fails only if the certificate cannot be
+    /// re-encoded as PEM.
+    pub fn new(
+        record: &meridian_identity_module::MemberRecord,
+        cert: &meridian_identity::Certificate,
+        revoked: bool,
+        revoked_key: &[u8],
+    ) -> Result<Self, String> {
+        Ok(MemberInfo {
+            cert_pem: cert.to_pem().map_err(|e| e.to_string())?,
+            org: cert.org().unwrap_or_default().to_string(),
+            role: cert.role().map(|r| r.to_string()).unwrap_or_default(),
+            name: cert.name().unwrap_or_default().to_string(),
+            cert_id: hex::encode(record.cert_id),
+            ca_id: hex::encode(record.ca_id),
+            serial: cert.serial().to_hex(),
+            not_before: cert.not_before(),
+            not_after: cert.not_after(),
+            revoked,
+            revoked_key: hex::encode(revoked_key),
+        })
+    }
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct MemberView {
     pub address: String,

@@ -521,28 +521,14 @@ impl Client {
                 .map_err(|_| ClientError::bad_response("certificate is not hex"))?;
             anchor.verify_with(&header, &cert, &set)?;
             let st = self.state_view(VALIDATORS_KEY, Some(boundary))?;
-            if st.header != view.header {
+            let (proven_at, value) = self.proven_value(VALIDATORS_KEY, Some(boundary), &st)?;
+            if proven_at != header {
                 return Err(ClientError::bad_response(
                     "validator set proven against another header",
                 ));
             }
-            let value = st
-                .value
-                .as_deref()
-                .map(hex::decode)
-                .transpose()
-                .map_err(|_| ClientError::bad_response("value is not hex"))?
-                .ok_or_else(|| ClientError::bad_response("no validator set in state"))?;
-            let proof = hex::decode(&st.proof)
-                .map_err(|_| ClientError::bad_response("proof is not hex"))?;
-            verify_state_proof(
-                self.hasher()?.state_hash_kind(),
-                header.state_root,
-                VALIDATORS_KEY,
-                Some(&value),
-                &proof,
-            )
-            .map_err(|e| ClientError::ProofInvalid(e.to_string()))?;
+            let value =
+                value.ok_or_else(|| ClientError::bad_response("no validator set in state"))?;
             let next = ValidatorSet::decode_exact(&value)
                 .map_err(|e| ClientError::bad_response(format!("validator set: {e}")))?
                 .0
@@ -570,14 +556,14 @@ impl Client {
         self.verify_state_view(key, height, &v)
     }
 
-    /// Checks a state answer (of `/v1/state` or of a decoded route that carries the same
-    /// fields) for `key` at `height` (`None` = any finalized height).
-    pub fn verify_state_view(
+    /// The header and value of a state answer for `key`, with the proof checked against that
+    /// header's state root (but not yet the header's finality).
+    fn proven_value(
         &self,
         key: &[u8],
         height: Option<u64>,
         v: &StateView,
-    ) -> Result<Verified<Option<Vec<u8>>>> {
+    ) -> Result<(Header, Option<Vec<u8>>)> {
         let header = self.decode_header(&v.header)?;
         if v.key != hex::encode(key) {
             return Err(ClientError::bad_response(
@@ -590,7 +576,6 @@ impl Client {
                 header.height
             )));
         }
-        let hasher = self.hasher()?;
         if header.chain_id != self.chain()?.chain_id {
             return Err(ClientError::bad_response("header of another chain"));
         }
@@ -603,13 +588,26 @@ impl Client {
         let proof =
             hex::decode(&v.proof).map_err(|_| ClientError::bad_response("proof is not hex"))?;
         verify_state_proof(
-            hasher.state_hash_kind(),
+            self.hasher()?.state_hash_kind(),
             header.state_root,
             key,
             value.as_deref(),
             &proof,
         )
         .map_err(|e| ClientError::ProofInvalid(e.to_string()))?;
+        Ok((header, value))
+    }
+
+    /// Checks a state answer (of `/v1/state` or of a decoded route that carries the same
+    /// fields) for `key` at `height` (`None` = any finalized height).
+    pub fn verify_state_view(
+        &self,
+        key: &[u8],
+        height: Option<u64>,
+        v: &StateView,
+    ) -> Result<Verified<Option<Vec<u8>>>> {
+        let (header, value) = self.proven_value(key, height, v)?;
+        let hasher = self.hasher()?;
         let finality = self.finality_of(&header, None)?;
         Ok(Verified {
             value,
@@ -696,21 +694,10 @@ impl Client {
                     .map_err(|e| ClientError::bad_response(e.to_string()))?;
                 let rk = idm::revoked_key(&m.ca_id, cert.serial().as_bytes());
                 let revoked = self.state(&rk, h)?.value.is_some();
-                Some(meridian_api::MemberInfo {
-                    cert_pem: cert
-                        .to_pem()
-                        .map_err(|e| ClientError::bad_response(e.to_string()))?,
-                    org: cert.org().unwrap_or_default().to_string(),
-                    role: cert.role().map(|r| r.to_string()).unwrap_or_default(),
-                    name: cert.name().unwrap_or_default().to_string(),
-                    cert_id: hex::encode(m.cert_id),
-                    ca_id: hex::encode(m.ca_id),
-                    serial: cert.serial().to_hex(),
-                    not_before: cert.not_before(),
-                    not_after: cert.not_after(),
-                    revoked,
-                    revoked_key: hex::encode(rk),
-                })
+                Some(
+                    meridian_api::MemberInfo::new(&m, &cert, revoked, &rk)
+                        .map_err(ClientError::bad_response)?,
+                )
             }
         };
         Ok(v.map(|_| rec))

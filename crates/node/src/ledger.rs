@@ -525,9 +525,13 @@ impl Ledger {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| LedgerError::Corrupt(format!("validator key at {height}: {e}")))?;
         let cert_mode = get(idm::MODE_KEY.as_bytes())?.is_some();
-        let time_s = self
-            .block(height)?
-            .map_or(0, |b| b.header.timestamp_ms / 1000);
+        // Certificates are judged at the block's time (only needed in certificate mode).
+        let time_s = if cert_mode && !candidates.is_empty() {
+            self.block(height)?
+                .map_or(0, |b| b.header.timestamp_ms / 1000)
+        } else {
+            0
+        };
         let mut followers = Vec::new();
         for key in candidates {
             if validators.contains(key) || followers.contains(key) {

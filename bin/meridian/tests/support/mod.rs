@@ -93,3 +93,71 @@ pub fn spawn_node(out: &std::path::Path, i: usize, rust_log: &str) -> std::proce
         .spawn()
         .expect("spawn meridian node")
 }
+
+/// The binary with a clean client environment: the key store `keys`, the passphrase file
+/// `pass`, the node `node` (used by the certificate-mode tests).
+pub struct Cli {
+    pub keys: std::path::PathBuf,
+    pub pass: std::path::PathBuf,
+    pub node: String,
+}
+
+impl Cli {
+    /// Runs `meridian ARGS --json`, adding the passphrase file and `--node` where they apply.
+    pub fn raw(&self, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<&str> = args.to_vec();
+        let pass = self.pass.to_str().unwrap();
+        if matches!(args.first(), Some(&"keys" | &"tx" | &"ca" | &"gov")) {
+            all.extend(["--passphrase-file", pass]);
+        }
+        if matches!(args.first(), Some(&"tx" | &"query" | &"status" | &"gov")) {
+            all.extend(["--node", &self.node]);
+        }
+        all.push("--json");
+        std::process::Command::new(BIN)
+            .args(&all)
+            .env_remove("MERIDIAN_PASSPHRASE")
+            .env_remove("MERIDIAN_NODE")
+            .env_remove("MERIDIAN_GENESIS")
+            .env("MERIDIAN_KEYS_DIR", &self.keys)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs with `--json`; asserts success; returns the document.
+    pub fn ok(&self, args: &[&str]) -> serde_json::Value {
+        let o = self.raw(args);
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "meridian {args:?} failed ({:?}):\n{stdout}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+    }
+
+    /// Runs expecting failure with error `code`; returns the error document and exit code.
+    pub fn refused_with(&self, args: &[&str], code: &str) -> (serde_json::Value, Option<i32>) {
+        let o = self.raw(args);
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(!o.status.success(), "meridian {args:?} succeeded: {stdout}");
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"));
+        assert_eq!(v["code"], code, "meridian {args:?}: {stdout}");
+        (v, o.status.code())
+    }
+}
+
+/// GET `url`; (status, JSON body), whatever the status.
+pub fn http_json(url: &str) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut r = agent.get(url).call().expect("HTTP GET");
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_json().expect("JSON body"))
+}
