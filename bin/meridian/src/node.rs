@@ -86,7 +86,7 @@ pub fn run(path: &Path) -> Result<()> {
         PrivateKey::Sm2(k) => {
             let to = |pk: &PublicKey| match pk {
                 PublicKey::Sm2(p) => Ok(p.clone()),
-                PublicKey::Ed25519(_) => Err(anyhow!("suite mismatch")),
+                _ => Err(anyhow!("a peer's key is not an SM2 key")),
             };
             let converted = peers
                 .iter()
@@ -97,7 +97,7 @@ pub fn run(path: &Path) -> Result<()> {
         PrivateKey::Ed25519(k) => {
             let to = |pk: &PublicKey| match pk {
                 PublicKey::Ed25519(p) => Ok(p.clone()),
-                PublicKey::Sm2(_) => Err(anyhow!("suite mismatch")),
+                _ => Err(anyhow!("a peer's key is not an Ed25519 key")),
             };
             let converted = peers
                 .iter()
@@ -105,6 +105,10 @@ pub fn run(path: &Path) -> Result<()> {
                 .collect::<Result<Vec<_>>>()?;
             start::<Ed25519Scheme, meridian_crypto::Sha256Hasher>(&cfg, ledger, k, converted, known)
         }
+        // Consensus and p2p sign with the suite's main algorithm only.
+        PrivateKey::P256(_) => Err(anyhow!(
+            "a node key must be SM2 (sm) or Ed25519 (intl); P-256 keys only sign transactions"
+        )),
     }
 }
 

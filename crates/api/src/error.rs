@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Response as HttpResponse, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use meridian_contract::codes as contract;
 use serde_json::json;
 
 /// Stable error codes raised by the API itself (transaction codes come from the mempool).
@@ -199,11 +200,12 @@ pub const ERROR_CODES: &[ErrorCode] = &[
 ];
 
 /// HTTP status of a code (500 for a code missing from the table, which a test forbids).
-/// ([`ERROR_CODES`], then [`ACCESS_CODES`]).
+/// ([`ERROR_CODES`], then [`ACCESS_CODES`], then [`CONTRACT_CODES`]).
 pub fn status_of(code: &str) -> StatusCode {
     ERROR_CODES
         .iter()
         .chain(ACCESS_CODES)
+        .chain(CONTRACT_CODES)
         .find(|c| c.code == code)
         .and_then(|c| StatusCode::from_u16(c.status).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -245,6 +247,88 @@ pub const ACCESS_CODES: &[ErrorCode] = &[
     ),
 ];
 
+/// How a contract's own error code is documented: the contract's name, a dot and the code
+/// the contract chose (`counter.bad_msg`, `token.insufficient_funds`), spec §3.
+pub const CONTRACT_OWN_ERROR: &str = "<contract>.<code>";
+
+/// Refusals of the contract routes (`/v1/contracts/...`): the `contract.*` codes of
+/// docs/spec/contracts.md §3 a read-only query can end with, and [`CONTRACT_OWN_ERROR`]. The
+/// walk in `tests/it/contracts.rs` provokes every one of them.
+///
+/// A query that ran and failed is 422 (the request was well-formed; the contract refused it
+/// or broke), never 500. Codes the VM cannot raise in a query (`contract.call_depth`,
+/// `contract.reentrancy`: nested calls are writes; `contract.memory_limit`: checked when the
+/// code was stored) would also answer 422; `contract.corrupt` (stored state that does not
+/// decode) is a node fault, `api.internal`.
+pub const CONTRACT_CODES: &[ErrorCode] = &[
+    e(
+        contract::BAD_NAME,
+        400,
+        "a contract name is not 1-48 of [a-z0-9_] starting with a letter, or is reserved",
+    ),
+    e(
+        contract::BAD_FUEL,
+        400,
+        "a query's fuel is 0 or above this node's query cap (default 50,000,000)",
+    ),
+    e(
+        contract::NOT_FOUND,
+        404,
+        "no contract is deployed under this name (at that height)",
+    ),
+    e(
+        contract::FROZEN,
+        403,
+        "alliance governance froze the contract: its calls and queries are refused",
+    ),
+    e(
+        contract::BAD_CODE,
+        422,
+        "the contract's code has no `query` entry point (or no longer validates)",
+    ),
+    e(
+        contract::OUT_OF_FUEL,
+        422,
+        "the query used all its fuel; retry with more (up to the node's cap)",
+    ),
+    e(
+        contract::TRAP,
+        422,
+        "the contract trapped (unreachable, out-of-bounds access, panic/abort, bad status)",
+    ),
+    e(
+        contract::STACK_OVERFLOW,
+        422,
+        "the contract recursed deeper than the VM allows",
+    ),
+    e(
+        contract::RETURN_TOO_LARGE,
+        422,
+        "the contract's return or error data exceeds 64 KiB",
+    ),
+    e(
+        contract::BAD_POINTER,
+        422,
+        "the contract passed a host function a pointer outside its memory",
+    ),
+    e(
+        contract::READ_ONLY,
+        422,
+        "the query tried to write (storage, events, transfers, contract calls)",
+    ),
+    e(
+        contract::BAD_ERROR,
+        422,
+        "the contract failed without a valid error code",
+    ),
+    e(
+        CONTRACT_OWN_ERROR,
+        422,
+        "the contract's own typed error, coded <contract>.<code> (e.g. counter.bad_msg); the \
+         message is the contract's",
+    ),
+];
+
 /// A JSON error with a stable code.
 #[derive(Debug)]
 pub struct ApiError {
@@ -274,6 +358,20 @@ impl ApiError {
     pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %e, "api internal error");
         Self::code(codes::INTERNAL, e.to_string())
+    }
+    /// A contract run that failed with `code` (a [`CONTRACT_CODES`] code, a contract's own
+    /// `<contract>.<code>`, or a host's): its table status, else 422. Stored contract state
+    /// that does not decode is the node's fault (`api.internal`), never the caller's.
+    pub(crate) fn contract_run(code: &str, message: impl Into<String>) -> Self {
+        if code == contract::CORRUPT {
+            return Self::internal(message.into());
+        }
+        let status = CONTRACT_CODES
+            .iter()
+            .find(|c| c.code == code)
+            .and_then(|c| StatusCode::from_u16(c.status).ok())
+            .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        Self::new(status, code, message)
     }
     pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);

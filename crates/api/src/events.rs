@@ -116,11 +116,43 @@ pub fn decode_event(e: &Event) -> Option<(Value, Vec<Address>)> {
                     json!({"old_key": hex::encode(old_key), "new_key": hex::encode(new_key)})
                 }
                 E::ParamSet { name, value } => json!({"name": name, "value": value}),
+                E::ContractFrozen { name, frozen } => json!({"name": name, "frozen": frozen}),
+                E::ContractUpgradeApproved { name, code_hash } => {
+                    json!({"name": name, "code_hash": hex::encode(code_hash)})
+                }
                 // Events added to the module after this build stay undecoded.
                 #[allow(unreachable_patterns)]
                 _ => return None,
             };
             Some((v, Vec::new()))
+        }
+        meridian_contract::NAME => decode_contract_event(&e.kind, &e.data),
+        _ => None,
+    }
+}
+
+/// Events of the `contract` module: its own (`code_stored`: the code hash; `deployed`,
+/// `upgraded`: the contract name) and those contracts emit (kind `<contract>.<kind>`, data
+/// the contract's — JSON for SDK contracts), decoded when the data is a JSON object. The
+/// addresses of a contract event are the `0x…` strings among its top-level values.
+fn decode_contract_event(kind: &str, data: &[u8]) -> Option<(Value, Vec<Address>)> {
+    match kind {
+        "code_stored" => {
+            let h: [u8; 32] = data.try_into().ok()?;
+            Some((json!({"code_hash": hex::encode(h)}), Vec::new()))
+        }
+        "deployed" | "upgraded" => {
+            let name = std::str::from_utf8(data).ok()?;
+            Some((json!({"name": name}), Vec::new()))
+        }
+        _ if kind.contains('.') => {
+            let v: Value = serde_json::from_slice(data).ok()?;
+            let addresses = v
+                .as_object()?
+                .values()
+                .filter_map(|x| Address::from_hex(x.as_str()?).ok())
+                .collect();
+            Some((v, addresses))
         }
         _ => None,
     }

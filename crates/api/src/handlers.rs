@@ -757,6 +757,101 @@ pub(crate) async fn identity_proposals(
     .await
 }
 
+/// A contract name as the `contract` module accepts it.
+fn parse_contract_name(s: &str) -> Result<String, ApiError> {
+    meridian_contract::check_name(s)
+        .map(|()| s.to_string())
+        .map_err(|e| ApiError::code(meridian_contract::codes::BAD_NAME, e.message))
+}
+
+pub(crate) async fn contract_info(
+    State(s): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HeightQuery>,
+) -> ApiResult<ContractView> {
+    let name = parse_contract_name(&name)?;
+    read(&s, move |l| {
+        let state = state_at(l, &meridian_contract::meta_key(&name), q.height)?;
+        let Some(raw) = value_of(&state)? else {
+            return Err(ApiError::code(
+                meridian_contract::codes::NOT_FOUND,
+                format!(
+                    "no contract named {name} at height {} (GET /v1/state/{} proves it)",
+                    state.height, state.key
+                ),
+            ));
+        };
+        let meta: meridian_contract::ContractMeta =
+            meridian_types::decode_exact(&raw).map_err(|e| corrupt("contract meta", e))?;
+        let at = Some(state.height);
+        let frozen = state_at(l, &meridian_contract::frozen_key(&name), at)?
+            .value
+            .is_some();
+        let approved = value_of(&state_at(
+            l,
+            &meridian_contract::approved_upgrade_key(&name),
+            at,
+        )?)?;
+        let address = meridian_contract::contract_address(&l.hasher(), &name);
+        Ok(Json(ContractView {
+            contract: ContractInfo::new(&name, &meta, &address, frozen, approved.as_deref()),
+            state,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueryBody {
+    /// Any JSON value; its JSON text is the contract's message.
+    msg: serde_json::Value,
+    fuel: Option<u64>,
+}
+
+pub(crate) async fn contract_query(
+    State(s): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<QueryBody>,
+) -> ApiResult<ContractQueryView> {
+    use meridian_contract::codes as c;
+    let name = parse_contract_name(&name)?;
+    let cap = s.inner.options.max_query_fuel;
+    let fuel = body.fuel.unwrap_or(cap);
+    if fuel == 0 || fuel > cap {
+        return Err(ApiError::code(
+            c::BAD_FUEL,
+            format!("fuel must be 1..={cap} (this node's query cap)"),
+        ));
+    }
+    let msg = body.msg.to_string().into_bytes();
+    read(&s, move |l| {
+        let (height, out) = l
+            .contract_query(&name, &msg, fuel)
+            .map_err(ApiError::internal)?;
+        match out.result {
+            Ok(data) => Ok(Json(ContractQueryView {
+                contract: name,
+                height,
+                gas_used: out.fuel_used,
+                result: query_result(&data),
+            })),
+            Err(e) => {
+                let code = e.code().into_owned();
+                let text = e.to_string();
+                // Host and contract errors display as "<code>: <message>"; the code has its
+                // own field.
+                let text = text.strip_prefix(&format!("{code}: ")).unwrap_or(&text);
+                Err(ApiError::contract_run(
+                    &code,
+                    format!("{text} (height {height}, gas_used {})", out.fuel_used),
+                ))
+            }
+        }
+    })
+    .await
+}
+
 /// Decodes the genesis `chain/validators` value: count, then (name, public key) pairs.
 fn decode_validators(l: &Ledger, raw: &[u8]) -> Result<Vec<ValidatorView>, ApiError> {
     let mut r = Reader::new(raw);

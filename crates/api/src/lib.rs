@@ -37,7 +37,10 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use meridian_node::{Ledger, Submitter};
 
-pub use error::{codes, status_of, ApiError, ErrorCode, ACCESS_CODES, ERROR_CODES};
+pub use error::{
+    codes, status_of, ApiError, ErrorCode, ACCESS_CODES, CONTRACT_CODES, CONTRACT_OWN_ERROR,
+    ERROR_CODES,
+};
 pub use events::{decode_event, BlockEventView, ChainEventView};
 pub use handlers::{
     DEFAULT_COMMIT_WAIT, DEFAULT_PROPOSALS_PAGE, MAX_COMMIT_WAIT, MAX_PROPOSALS_PAGE,
@@ -59,6 +62,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default most open connections.
 pub const MAX_CONNECTIONS: usize = 4096;
+/// Default most fuel one contract query (`POST /v1/contracts/{name}/query`) may use; also the
+/// fuel of a query that names none. Queries are free for the caller and run on the node's
+/// CPU, so the cap is node-local and much lower than a transaction's
+/// (`meridian_contract::MAX_FUEL_PER_TX`).
+pub const MAX_QUERY_FUEL: u64 = 50_000_000;
 
 /// Limits of one API server.
 #[derive(Clone, Debug)]
@@ -71,6 +79,8 @@ pub struct ApiOptions {
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
+    /// Most fuel one contract query may use (and the fuel of one that names none).
+    pub max_query_fuel: u64,
 }
 
 impl Default for ApiOptions {
@@ -83,6 +93,7 @@ impl Default for ApiOptions {
             header_read_timeout: HEADER_READ_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            max_query_fuel: MAX_QUERY_FUEL,
         }
     }
 }
@@ -295,6 +306,44 @@ const TX_CODES: &[&str] = &[
     "cert.unknown_ca",
 ];
 const STATE_CODES: &[&str] = &[codes::BAD_QUERY, codes::NOT_FOUND];
+const CONTRACT_NAME: Param = path(
+    "name",
+    "string",
+    "contract name: 1-48 of [a-z0-9_], starting with a letter",
+);
+const CONTRACT_INFO_CODES: &[&str] = &[
+    codes::BAD_PATH,
+    codes::BAD_QUERY,
+    codes::NOT_FOUND,
+    meridian_contract::codes::BAD_NAME,
+    meridian_contract::codes::NOT_FOUND,
+];
+/// Every code a query can end with: [`CONTRACT_CODES`] and a bad path.
+const CONTRACT_QUERY_CODES: &[&str] = &[
+    codes::BAD_PATH,
+    meridian_contract::codes::BAD_NAME,
+    meridian_contract::codes::BAD_FUEL,
+    meridian_contract::codes::NOT_FOUND,
+    meridian_contract::codes::FROZEN,
+    meridian_contract::codes::BAD_CODE,
+    meridian_contract::codes::OUT_OF_FUEL,
+    meridian_contract::codes::TRAP,
+    meridian_contract::codes::STACK_OVERFLOW,
+    meridian_contract::codes::RETURN_TOO_LARGE,
+    meridian_contract::codes::BAD_POINTER,
+    meridian_contract::codes::READ_ONLY,
+    meridian_contract::codes::BAD_ERROR,
+    CONTRACT_OWN_ERROR,
+];
+
+/// The query route documents every contract code.
+#[cfg(test)]
+#[test]
+fn query_route_documents_every_contract_code() {
+    for c in CONTRACT_CODES {
+        assert!(CONTRACT_QUERY_CODES.contains(&c.code), "{} undocumented", c.code);
+    }
+}
 
 /// The submit route documents every admission code; keep the list in step with the mempool.
 #[cfg(test)]
@@ -678,6 +727,41 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                 STATE_CODES,
             ),
             get(h::identity_proposals),
+        ),
+        (
+            route(
+                Get,
+                "/v1/contracts/{name}",
+                "contract_info",
+                "contracts",
+                "A deployed contract (code hash, creator, deployed height, version, \
+                 allow_reentry, frozen, approved upgrade), with the proof of \
+                 contract/meta/<name>; contract.not_found when none has this name",
+                const { &[CONTRACT_NAME, HEIGHT_Q] },
+                Resp::Json("Contract"),
+                CONTRACT_INFO_CODES,
+            ),
+            get(h::contract_info),
+        ),
+        (
+            RouteDoc {
+                body: Some("ContractQueryRequest"),
+                ..route(
+                    Post,
+                    "/v1/contracts/{name}/query",
+                    "contract_query",
+                    "contracts",
+                    "Run the contract's read-only `query` entry point on the latest finalized \
+                     state with the JSON text of `msg` as its message and at most `fuel` fuel \
+                     (this node's cap, 50,000,000 by default, when absent; more is refused). \
+                     The answer is this node's execution, not proven. A failed run is 4xx \
+                     with the contract's stable code",
+                    const { &[CONTRACT_NAME] },
+                    Resp::Json("ContractQuery"),
+                    CONTRACT_QUERY_CODES,
+                )
+            },
+            post(h::contract_query),
         ),
         (
             route(

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::error::{codes, status_of, ACCESS_CODES, ERROR_CODES};
+use crate::error::{codes, status_of, ACCESS_CODES, CONTRACT_CODES, ERROR_CODES};
 use crate::{Method, ParamIn, Resp, RouteDoc};
 
 /// Codes any route may return besides its own.
@@ -142,6 +142,10 @@ fn schemas() -> Value {
             (
                 "signer_cert_id",
                 nullable(h32("signer's certificate id (certificate mode)")),
+            ),
+            (
+                "gas_used",
+                int("fuel a contract call consumed (0 for native modules)"),
             ),
         ],
         &[],
@@ -283,14 +287,17 @@ fn schemas() -> Value {
             ("ca_id", h32("revoke_cert: id of the issuing CA's certificate")),
             ("serial", hex("revoke_cert: certificate serial")),
             ("name", string("add_validator, replace_validator: validator name; set_param: \
-                parameter (fault_tolerance, max_block_txs, max_block_bytes)")),
+                parameter (fault_tolerance, max_block_txs, max_block_bytes); \
+                freeze_contract, approve_contract_upgrade: contract name")),
+            ("frozen", boolean("freeze_contract: true freezes, false lifts the freeze")),
+            ("code_hash", h32("approve_contract_upgrade: hash of the approved code")),
             ("public_key", hex("add_validator, remove_validator: consensus key, suite encoding")),
             ("old_key", hex("replace_validator: the validator's current key")),
             ("new_key", hex("replace_validator: its new key")),
             ("value", int("set_param: the new value")),
             ("encoding", hex("unknown: the action's canonical encoding")),
         ], &["org", "ca_der", "call", "roles", "ca_id", "serial", "name", "public_key",
-             "old_key", "new_key", "value", "encoding"]),
+             "old_key", "new_key", "value", "frozen", "code_hash", "encoding"]),
         "Vote": object("one organisation's vote", vec![
             ("org", string("")),
             ("approve", boolean("")),
@@ -312,6 +319,35 @@ fn schemas() -> Value {
             ("next_id", int("id of the next proposal (1 when there was none)")),
             ("proposals", array(schema_ref("Proposal"), "in id order")),
         ]), &[]),
+        "ContractInfo": object("a deployed contract", vec![
+            ("name", string("")),
+            ("address", address("the contract's own account (bank balances)")),
+            ("code_hash", h32("suite hash of the wasm code it runs")),
+            ("creator", address("who deployed it (carries out approved upgrades)")),
+            ("deployed_height", int("")),
+            ("version", int("1 at deployment, +1 per upgrade")),
+            ("allow_reentry", boolean("a contract already on the call stack may call it again")),
+            ("frozen", boolean("frozen by governance at this height")),
+            ("frozen_key", hex("state key of the freeze flag (present = frozen)")),
+            ("approved_upgrade", nullable(h32("code hash governance approved for an upgrade"))),
+            ("upgrade_key", hex("state key of the approved upgrade")),
+        ], &[]),
+        "Contract": object("a deployed contract with the proof of contract/meta/<name>",
+            with_state(vec![("contract", schema_ref("ContractInfo"))]), &[]),
+        "ContractQueryRequest": object("a read-only contract query", vec![
+            ("msg", json!({"nullable": true, "description":
+                "any JSON value; its JSON text is the contract's query message"})),
+            ("fuel", int("most fuel the query may use (default and maximum: the node's cap)")),
+        ], &["fuel"]),
+        "ContractQuery": object("the answer of a contract query (this node's execution, not \
+            proven)", vec![
+            ("contract", string("")),
+            ("height", int("finalized height whose state the query ran on")),
+            ("gas_used", int("fuel the query used")),
+            ("result", json!({"nullable": true, "description":
+                "the contract's return data parsed as JSON, or {\"hex\": ...} when it is \
+                 not JSON"})),
+        ], &[]),
         "Validator": object("a genesis validator", vec![
             ("name", string("")),
             ("public_key", hex("suite encoding")),
@@ -456,6 +492,7 @@ pub(crate) fn document(routes: &[RouteDoc]) -> Value {
     let codes: Vec<Value> = ERROR_CODES
         .iter()
         .chain(ACCESS_CODES)
+        .chain(CONTRACT_CODES)
         .map(|e| json!({"code": e.code, "status": e.status, "meaning": e.meaning}))
         .collect();
     json!({

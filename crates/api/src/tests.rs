@@ -8,7 +8,13 @@ use super::*;
 
 #[test]
 fn every_code_is_in_the_table_once() {
-    let known = |c: &str| ERROR_CODES.iter().chain(ACCESS_CODES).any(|e| e.code == c);
+    let known = |c: &str| {
+        ERROR_CODES
+            .iter()
+            .chain(ACCESS_CODES)
+            .chain(CONTRACT_CODES)
+            .any(|e| e.code == c)
+    };
     for c in MempoolError::ALL_CODES {
         assert!(known(c), "{c} missing");
     }
@@ -34,6 +40,46 @@ fn every_code_is_in_the_table_once() {
         }
     }
     assert_eq!(status_of("no.such_code"), StatusCode::INTERNAL_SERVER_ERROR);
+    // Contract refusals are the caller's (or the contract's), never the node's: all 4xx, and
+    // no code is in two tables.
+    for e in CONTRACT_CODES {
+        assert!((400..500).contains(&e.status), "{}", e.code);
+        assert!(seen.insert(e.code), "{} twice", e.code);
+    }
+    for e in ACCESS_CODES {
+        assert!(seen.insert(e.code), "{} twice", e.code);
+    }
+}
+
+#[test]
+fn contract_failures_are_never_500_but_corrupt_state_is() {
+    let st = |code: &str| ApiError::contract_run(code, "m").status().as_u16();
+    assert_eq!(st("contract.out_of_fuel"), 422);
+    assert_eq!(st("contract.not_found"), 404);
+    assert_eq!(st("contract.frozen"), 403);
+    // a contract's own code, a host's code, a VM code a query cannot raise
+    assert_eq!(st("counter.bad_msg"), 422);
+    assert_eq!(st("bank.insufficient_funds"), 422);
+    assert_eq!(st("contract.reentrancy"), 422);
+    assert_eq!(st(meridian_contract::codes::CORRUPT), 500);
+    assert_eq!(
+        ApiError::contract_run(meridian_contract::codes::CORRUPT, "m").error_code(),
+        codes::INTERNAL
+    );
+}
+
+#[test]
+fn query_results_are_json_or_hex() {
+    assert_eq!(
+        views::query_result(br#"{"count":7}"#),
+        serde_json::json!({"count": 7})
+    );
+    assert_eq!(views::query_result(b"42"), serde_json::json!(42));
+    assert_eq!(
+        views::query_result(&[0xff, 0]),
+        serde_json::json!({"hex": "ff00"})
+    );
+    assert_eq!(views::query_result(b""), serde_json::json!({"hex": ""}));
 }
 
 async fn body_json(r: axum::response::Response) -> serde_json::Value {
@@ -125,6 +171,6 @@ fn openapi_lists_every_route_and_code() {
     }
     assert_eq!(
         doc["x-error-codes"].as_array().unwrap().len(),
-        ERROR_CODES.len() + ACCESS_CODES.len()
+        ERROR_CODES.len() + ACCESS_CODES.len() + CONTRACT_CODES.len()
     );
 }

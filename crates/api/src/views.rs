@@ -81,6 +81,9 @@ pub struct ReceiptView {
     /// The id of the signer's certificate on a certificate-mode chain.
     #[serde(default)]
     pub signer_cert_id: Option<String>,
+    /// Fuel a contract call consumed (0 for native module calls).
+    #[serde(default)]
+    pub gas_used: u64,
 }
 
 impl From<&Receipt> for ReceiptView {
@@ -94,6 +97,7 @@ impl From<&Receipt> for ReceiptView {
             message: r.message.clone(),
             signer_org: r.signer.as_ref().map(|s| s.org.clone()),
             signer_cert_id: r.signer.as_ref().map(|s| hex::encode(s.cert_id)),
+            gas_used: r.gas_used,
             events: r
                 .events
                 .iter()
@@ -424,6 +428,8 @@ pub const ACTION_KINDS: &[&str] = &[
     "remove_validator",
     "replace_validator",
     "set_param",
+    "freeze_contract",
+    "approve_contract_upgrade",
     "unknown",
 ];
 
@@ -463,6 +469,12 @@ pub fn action_json(a: &meridian_identity_module::Action) -> Value {
         Action::SetParam { name, value } => {
             serde_json::json!({"kind": "set_param", "name": name, "value": value})
         }
+        Action::FreezeContract { name, frozen } => {
+            serde_json::json!({"kind": "freeze_contract", "name": name, "frozen": frozen})
+        }
+        Action::ApproveContractUpgrade { name, code_hash } => serde_json::json!({
+            "kind": "approve_contract_upgrade", "name": name, "code_hash": hex::encode(code_hash),
+        }),
         // Kinds added to the module after this build.
         #[allow(unreachable_patterns)]
         _ => serde_json::json!({"kind": "unknown", "encoding": hex::encode(a.encode())}),
@@ -487,4 +499,82 @@ pub struct ProposalsView {
     /// Proof of the next-id entry (`identity/gov/next`; absent when there was no proposal).
     #[serde(flatten)]
     pub state: StateView,
+}
+
+/// A deployed contract (`contract/meta/<name>`), with governance's decisions about it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ContractInfo {
+    pub name: String,
+    /// The contract's own account (bank balances): `H("meridian/contract/" || name)[..20]`.
+    pub address: String,
+    /// Suite hash of the wasm code it runs.
+    pub code_hash: String,
+    /// Who deployed it (the only one who may carry out an approved upgrade).
+    pub creator: String,
+    pub deployed_height: u64,
+    /// 1 at deployment, +1 per upgrade.
+    pub version: u32,
+    /// Whether a contract already on the call stack may be called again.
+    pub allow_reentry: bool,
+    /// Frozen by governance at this height (state key `frozen_key`, present = frozen).
+    pub frozen: bool,
+    /// State key of the freeze flag (its proof: `GET /v1/state/{frozen_key}`).
+    pub frozen_key: String,
+    /// Code hash governance approved as this contract's next code, if any (state key
+    /// `upgrade_key`).
+    pub approved_upgrade: Option<String>,
+    /// State key of the approved upgrade (its proof: `GET /v1/state/{upgrade_key}`).
+    pub upgrade_key: String,
+}
+
+impl ContractInfo {
+    /// The view of a stored contract record and governance's flags about it (the node answers
+    /// with it; the SDK rebuilds it from proven state).
+    pub fn new(
+        name: &str,
+        meta: &meridian_contract::ContractMeta,
+        address: &meridian_types::Address,
+        frozen: bool,
+        approved_upgrade: Option<&[u8]>,
+    ) -> Self {
+        ContractInfo {
+            name: name.to_string(),
+            address: address.to_string(),
+            code_hash: hex::encode(meta.code_hash),
+            creator: meta.creator.to_string(),
+            deployed_height: meta.deployed_height,
+            version: meta.version,
+            allow_reentry: meta.allow_reentry,
+            frozen,
+            frozen_key: hex::encode(meridian_contract::frozen_key(name)),
+            approved_upgrade: approved_upgrade.map(hex::encode),
+            upgrade_key: hex::encode(meridian_contract::approved_upgrade_key(name)),
+        }
+    }
+}
+
+/// A contract with the proof of its record (`contract/meta/<name>`).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ContractView {
+    pub contract: ContractInfo,
+    #[serde(flatten)]
+    pub state: StateView,
+}
+
+/// The answer of a read-only contract query. Not proven: it is this node's execution of the
+/// contract on its latest finalized state.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ContractQueryView {
+    pub contract: String,
+    /// Finalized height whose state the query ran on.
+    pub height: u64,
+    /// Fuel the query used.
+    pub gas_used: u64,
+    /// The contract's return data parsed as JSON, or `{"hex": "..."}` when it is not JSON.
+    pub result: Value,
+}
+
+/// The `result` of a query: the return bytes as JSON when they parse, else `{"hex": ...}`.
+pub fn query_result(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or_else(|_| serde_json::json!({"hex": hex::encode(bytes)}))
 }

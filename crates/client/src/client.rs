@@ -4,7 +4,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use meridian_api::{
-    BlockView, ReceiptView, StateView, StatusView, SubmitBatchView, SubmitView, TxView,
+    BlockView, ContractInfo, ContractQueryView, ContractView, ReceiptView, StateView, StatusView,
+    SubmitBatchView, SubmitView, TxView,
 };
 use meridian_bank::{asset_key, balance_key, decode_asset, decode_balance, Asset};
 use meridian_crypto::{PublicKey, Suite};
@@ -852,6 +853,101 @@ impl Client {
             }
         }
         Ok(index.map(|_| None))
+    }
+
+    /// Whether code with hash `code_hash` is stored on chain (`contract/code/<hash>`),
+    /// verified. Stored code is never deleted, so `true` stays true.
+    pub fn code_stored(&self, code_hash: &Hash32) -> Result<Verified<bool>> {
+        Ok(self
+            .state(&meridian_contract::code_key(code_hash), None)?
+            .map(|v| v.is_some()))
+    }
+
+    /// Contract `name` (`None` = no such contract, proven) at the latest finalized height.
+    pub fn contract_info(&self, name: &str) -> Result<Verified<Option<ContractInfo>>> {
+        self.contract_info_at(name, None)
+    }
+
+    /// Contract `name` at a finalized height (`None` = latest), from
+    /// `GET /v1/contracts/{name}`: its record is proven against the header the node returned,
+    /// governance's freeze flag and approved upgrade are proven at the same height, and the
+    /// node's decoded fields must be exactly the proven ones. On `contract.not_found` the
+    /// absence is proven with a state read, so a node cannot hide a contract.
+    pub fn contract_info_at(
+        &self,
+        name: &str,
+        height: Option<u64>,
+    ) -> Result<Verified<Option<ContractInfo>>> {
+        meridian_contract::check_name(name).map_err(|e| ClientError::BadInput(e.message))?;
+        let key = meridian_contract::meta_key(name);
+        let mut path = format!("/v1/contracts/{name}");
+        if let Some(h) = height {
+            path.push_str(&format!("?height={h}"));
+        }
+        let (meta, claimed) = match self.get::<ContractView>(&path) {
+            Ok(view) => {
+                let meta = self.verify_state_view(&key, height, &view.state)?;
+                (meta, Some(view.contract))
+            }
+            Err(ClientError::Api { code, .. })
+                if code == meridian_contract::codes::NOT_FOUND =>
+            {
+                (self.state(&key, height)?, None)
+            }
+            Err(e) => return Err(e),
+        };
+        let at = Some(meta.height);
+        let info = match &meta.value {
+            None => None,
+            Some(raw) => {
+                let m: meridian_contract::ContractMeta = decode_exact(raw)
+                    .map_err(|e| ClientError::bad_response(format!("contract {name}: {e}")))?;
+                let frozen = self
+                    .state(&meridian_contract::frozen_key(name), at)?
+                    .value
+                    .is_some();
+                let approved = self
+                    .state(&meridian_contract::approved_upgrade_key(name), at)?
+                    .value;
+                let address = meridian_contract::contract_address(&self.hasher()?, name);
+                Some(ContractInfo::new(
+                    name,
+                    &m,
+                    &address,
+                    frozen,
+                    approved.as_deref(),
+                ))
+            }
+        };
+        match (&claimed, &info) {
+            (Some(c), Some(p)) if c != p => Err(ClientError::bad_response(
+                "the node's contract fields differ from the proven state",
+            )),
+            (None, Some(_)) => Err(ClientError::bad_response(format!(
+                "the node says there is no contract {name}, the proven state has one"
+            ))),
+            _ => Ok(meta.map(|_| info)),
+        }
+    }
+
+    /// Runs contract `name`'s read-only `query` entry point on the node's latest finalized
+    /// state (`POST /v1/contracts/{name}/query`) with the JSON text of `msg` and at most
+    /// `fuel` fuel (`None`: the node's cap, 50,000,000 by default). The answer is the node's
+    /// execution, not proven. A failed run is [`ClientError::Api`] with the contract's code
+    /// (`contract.out_of_fuel`, `counter.bad_msg`, `contract.not_found`, ...).
+    pub fn contract_query(
+        &self,
+        name: &str,
+        msg: &serde_json::Value,
+        fuel: Option<u64>,
+    ) -> Result<ContractQueryView> {
+        meridian_contract::check_name(name).map_err(|e| ClientError::BadInput(e.message))?;
+        let mut body = serde_json::json!({ "msg": msg });
+        if let Some(f) = fuel {
+            body["fuel"] = f.into();
+        }
+        let url = self.url(&format!("/v1/contracts/{name}/query"));
+        Self::read(&url, self.agent.post(&url).send_json(body))
     }
 
     /// The next nonce of `addr` in the latest finalized state, verified. Transactions still in

@@ -52,6 +52,28 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Contracts: upload code in parts, deploy, call, query, read the proven record.
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # use meridian_client::{Client, Wallet};
+//! # fn contracts(client: &Client, alice: &mut Wallet, wasm: &[u8]) -> meridian_client::Result<()> {
+//! let wait = Duration::from_secs(30);
+//! for part in alice.upload_code(client, wasm)? {   // none if the code is already stored
+//!     client.commit(&part, wait)?;
+//! }
+//! let hash = meridian_client::code_hash(client.chain()?.suite, wasm);
+//! let deploy = alice.deploy_contract(client, "counter", hash, br#"{"start": 5}"#, 100_000_000, false)?;
+//! client.commit(&deploy, wait)?;
+//! let call = alice.call_contract(client, "counter", br#"{"increment": {"by": 2}}"#, 10_000_000)?;
+//! println!("gas used: {}", client.commit(&call, wait)?.receipt.gas_used);
+//! let q = client.contract_query("counter", &serde_json::json!({"get": {}}), None)?;
+//! println!("{} at height {}", q.result, q.height);       // {"count":7,...}
+//! let info = client.contract_info("counter")?;           // proven record
+//! println!("{:?}", info.value.map(|c| c.version));
+//! # Ok(()) }
+//! ```
+//!
 //! Errors are one enum, [`ClientError`], whose [`ClientError::code`] is stable (the node's own
 //! codes such as `tx.stale_nonce` pass through unchanged).
 
@@ -71,14 +93,19 @@ pub use events::{EventFilter, EventStream, StreamItem};
 pub use keystore::{KdfParams, KeyFile, KeyInfo, Keystore};
 pub use trust::{Finality, TrustAnchor};
 pub use wallet::{
-    check_symbol, document_hash, hash_file, parse_threshold, Document, Wallet,
+    check_symbol, code_hash, document_hash, hash_file, parse_threshold, Document, Wallet,
     DEFAULT_EXPIRY_BLOCKS,
 };
 
 /// Re-exported so callers need not depend on the view crate for JSON types.
 pub use meridian_api::{
-    action_json, threshold_name, BatchItemView, BlockView, EventView, MemberInfo, ProposalInfo,
-    ReceiptView, StateView, StatusView, SubmitBatchView, SubmitView, TxView,
+    action_json, threshold_name, BatchItemView, BlockView, ContractInfo, ContractQueryView,
+    EventView, MemberInfo, ProposalInfo, ReceiptView, StateView, StatusView, SubmitBatchView,
+    SubmitView, TxView,
+};
+/// Contract limits and names the builders check (docs/spec/contracts.md).
+pub use meridian_contract::{
+    check_name as check_contract_name, MAX_CODE_LEN, MAX_FUEL_PER_TX, MAX_MSG_LEN, MAX_PART_LEN,
 };
 /// Governance types (proposals, actions, thresholds) of the identity module.
 pub use meridian_identity_module::{Action, Proposal, Status as ProposalStatus, Threshold};

@@ -179,7 +179,8 @@ impl TrustAnchor {
                     .iter()
                     .filter_map(|k| match k {
                         PublicKey::Sm2(p) => Some(p.clone()),
-                        PublicKey::Ed25519(_) => None,
+                        // Consensus keys are never P-256 (or of the other suite).
+                        _ => None,
                     })
                     .collect();
                 verify_finalization::<Sm2Scheme, Digest32, _>(
@@ -195,7 +196,7 @@ impl TrustAnchor {
                     .iter()
                     .filter_map(|k| match k {
                         PublicKey::Ed25519(p) => Some(p.clone()),
-                        PublicKey::Sm2(_) => None,
+                        _ => None,
                     })
                     .collect();
                 verify_finalization::<Ed25519Scheme, Digest32, _>(

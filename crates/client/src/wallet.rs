@@ -9,7 +9,10 @@ use meridian_identity_module::governance::MAX_DEADLINE_BLOCKS;
 use meridian_identity_module::{Action, IdentityCall, Threshold};
 use meridian_node::{sign_tx, ChainHash};
 use meridian_notary::{Register, MAX_METADATA_LEN};
-use meridian_types::{Address, Call, ChainId, Hash32, SignedTx};
+use meridian_contract::{
+    upload_key, ContractCall, Upload, MAX_CODE_LEN, MAX_FUEL_PER_TX, MAX_MSG_LEN, MAX_PART_LEN,
+};
+use meridian_types::{decode_exact, Address, Call, ChainId, Hash32, SignedTx};
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
@@ -43,6 +46,35 @@ pub fn hash_file(suite: Suite, path: &Path) -> Result<Hash32> {
         h.update(&buf[..n]);
     }
     Ok(h.finalize().0)
+}
+
+/// The hash contract code is stored and approved under: the chain suite's hash of the wasm
+/// bytes (what `meridian contract build` prints).
+pub fn code_hash(suite: Suite, code: &[u8]) -> Hash32 {
+    suite.hash(code).0
+}
+
+fn check_contract_name(name: &str) -> Result<()> {
+    meridian_contract::check_name(name).map_err(|e| ClientError::BadInput(e.message))
+}
+
+fn check_fuel(fuel: u64) -> Result<()> {
+    if fuel == 0 || fuel > MAX_FUEL_PER_TX {
+        return Err(ClientError::BadInput(format!(
+            "fuel must be 1..={MAX_FUEL_PER_TX}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_msg(msg: &[u8]) -> Result<()> {
+    if msg.len() > MAX_MSG_LEN {
+        return Err(ClientError::BadInput(format!(
+            "the message is {} bytes, at most {MAX_MSG_LEN}",
+            msg.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks an asset symbol the way the bank does, so a typo fails before signing.
@@ -261,6 +293,134 @@ impl Wallet {
     /// reaches its threshold: [`crate::Committed::proposal_outcome`].
     pub fn vote(&mut self, client: &Client, id: u64, approve: bool) -> Result<SignedTx> {
         self.build(client, IdentityCall::Vote { id, approve }.into_call())
+    }
+
+    /// The `contract.upload` transactions that store `code` on chain: parts of at most
+    /// [`MAX_PART_LEN`] bytes, in order, with sequential nonces (submit them in order; the
+    /// last one validates the code and stores it under [`code_hash`]). What the chain already
+    /// has is skipped: no transaction when the code is stored (by anyone), and only the
+    /// missing parts when this key's earlier upload of it stopped half-way (both read with
+    /// proofs).
+    pub fn upload_code(&mut self, client: &Client, code: &[u8]) -> Result<Vec<SignedTx>> {
+        if code.is_empty() || code.len() > MAX_CODE_LEN {
+            return Err(ClientError::BadInput(format!(
+                "contract code is {} bytes; it must be 1..={MAX_CODE_LEN}",
+                code.len()
+            )));
+        }
+        let hash = code_hash(self.key.suite(), code);
+        if client.code_stored(&hash)?.value {
+            return Ok(Vec::new());
+        }
+        let total = u32::try_from(code.len())
+            .map_err(|_| ClientError::BadInput("contract code too large".into()))?;
+        let progress = client.state(&upload_key(&self.address, &hash), None)?;
+        let start = match progress.value {
+            Some(raw) => {
+                let u: Upload = decode_exact(&raw)
+                    .map_err(|e| ClientError::bad_response(format!("upload progress: {e}")))?;
+                if u.total == total && u.received < total {
+                    u.received as usize
+                } else {
+                    0
+                }
+            }
+            None => 0,
+        };
+        let nonce = match self.next_nonce {
+            Some(n) => n,
+            None => client.next_nonce(&self.address)?,
+        };
+        let expiry = client
+            .status()?
+            .height
+            .saturating_add(self.expiry_blocks);
+        let txs: Vec<SignedTx> = code[start..]
+            .chunks(MAX_PART_LEN)
+            .enumerate()
+            .map(|(i, part)| {
+                let offset = start + i * MAX_PART_LEN;
+                let call = ContractCall::Upload {
+                    code_hash: hash,
+                    total,
+                    // < MAX_CODE_LEN, which fits in u32
+                    offset: offset as u32,
+                    bytes: part.to_vec(),
+                };
+                self.sign(nonce + i as u64, expiry, call.into_call())
+            })
+            .collect();
+        self.next_nonce = Some(nonce + txs.len() as u64);
+        Ok(txs)
+    }
+
+    /// Deploys stored code (`contract.deploy`) as contract `name`, running its `instantiate`
+    /// with `init` (JSON text for SDK contracts) and at most `fuel` fuel; with
+    /// `allow_reentry`, a contract already on the call stack may call it again.
+    pub fn deploy_contract(
+        &mut self,
+        client: &Client,
+        name: &str,
+        code_hash: Hash32,
+        init: &[u8],
+        fuel: u64,
+        allow_reentry: bool,
+    ) -> Result<SignedTx> {
+        check_contract_name(name)?;
+        check_fuel(fuel)?;
+        check_msg(init)?;
+        let call = ContractCall::Deploy {
+            name: name.into(),
+            code_hash,
+            msg: init.to_vec(),
+            fuel,
+            allow_reentry,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Calls contract `name`'s `execute` with `msg` (JSON text for SDK contracts) and at most
+    /// `fuel` fuel; the receipt's `gas_used` is what it consumed.
+    pub fn call_contract(
+        &mut self,
+        client: &Client,
+        name: &str,
+        msg: &[u8],
+        fuel: u64,
+    ) -> Result<SignedTx> {
+        check_contract_name(name)?;
+        check_fuel(fuel)?;
+        check_msg(msg)?;
+        let call = ContractCall::Call {
+            name: name.into(),
+            msg: msg.to_vec(),
+            fuel,
+        };
+        self.build(client, call.into_call())
+    }
+
+    /// Switches contract `name` to stored code `code_hash` and runs its `migrate` with `msg`
+    /// (`contract.upgrade`). Only the contract's creator may, and only to code alliance
+    /// governance approved for it (`identity` action `ApproveContractUpgrade`); otherwise the
+    /// receipt is `contract.not_approved`.
+    pub fn upgrade_contract(
+        &mut self,
+        client: &Client,
+        name: &str,
+        code_hash: Hash32,
+        msg: &[u8],
+        fuel: u64,
+    ) -> Result<SignedTx> {
+        check_contract_name(name)?;
+        check_fuel(fuel)?;
+        check_msg(msg)?;
+        let call = ContractCall::Upgrade {
+            name: name.into(),
+            code_hash,
+            msg: msg.to_vec(),
+            fuel,
+        };
+        self.build(client, call.into_call())
     }
 
     /// Registers a document (its hash; the bytes never leave this machine) with `metadata`

@@ -1,7 +1,8 @@
 //! Suite-level keys and signatures: one type whatever the chain's suite.
 //!
-//! [`PrivateKey`], [`PublicKey`] and [`Signature`] are enums over the suite's algorithm (SM2 for
-//! `sm`, Ed25519 for `intl`). Application code (transactions, mempool, genesis) uses these and
+//! [`PrivateKey`], [`PublicKey`] and [`Signature`] are enums over the suite's algorithms (SM2 for
+//! `sm`; Ed25519 for `intl`, plus ECDSA P-256 as a transaction key of members whose certificates
+//! are P-256 — consensus and p2p on `intl` stay Ed25519). Application code (transactions, mempool, genesis) uses these and
 //! never matches on the algorithm. Consensus and p2p use the per-algorithm types directly
 //! ([`crate::sm2dsa`], [`commonware_cryptography::ed25519`]) because commonware is generic over them.
 //!
@@ -10,10 +11,15 @@
 //! - *raw* ([`PublicKey::as_bytes`], [`Signature::as_bytes`], [`PrivateKey::to_bytes`]): the
 //!   algorithm's canonical bytes, decoded with the suite known from context
 //!   (`from_bytes(suite, ..)`): SM2 public key 33-byte compressed SEC1, SM2 signature 64-byte
-//!   `r || s`, Ed25519 public key 32, Ed25519 signature 64, private keys 32.
+//!   `r || s`, Ed25519 public key 32, Ed25519 signature 64, P-256 public key 33-byte compressed
+//!   SEC1, P-256 signature 64-byte `r || s` (low `s`), private keys 32. On `intl` a 33-byte key
+//!   is P-256 and a 32-byte key Ed25519; a signature is parsed for its key
+//!   ([`PublicKey::parse_signature`]).
 //! - *tagged* (`to_tagged_bytes` / `from_tagged_bytes`, and the commonware codec impls):
-//!   `u8(suite tag) || raw`, self-describing, fixed size per suite.
+//!   `u8(algorithm tag) || raw`, self-describing, fixed size per algorithm. The algorithm tag is
+//!   the suite tag for the suite's main algorithm (1 SM2, 2 Ed25519) and 3 for P-256.
 
+use crate::ecdsa_p256::{P256PrivateKey, P256PublicKey, P256Signature};
 use crate::{sm2dsa, CryptoError, Domain, Suite};
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, ReadExt, Write};
@@ -32,9 +38,21 @@ fn decode_exact<T: ReadExt>(bytes: &[u8]) -> Option<T> {
     Some(value)
 }
 
-fn split_tag(bytes: &[u8]) -> Result<(Suite, &[u8]), CryptoError> {
+/// Tag of P-256 in tagged encodings (1 and 2 are the suite tags of SM2 and Ed25519).
+pub const P256_TAG: u8 = 3;
+
+/// The algorithm of a tagged encoding.
+enum Alg {
+    Suite(Suite),
+    P256,
+}
+
+fn split_tag(bytes: &[u8]) -> Result<(Alg, &[u8]), CryptoError> {
     let (&tag, rest) = bytes.split_first().ok_or(CryptoError::MalformedEncoding)?;
-    Ok((Suite::from_tag(tag)?, rest))
+    if tag == P256_TAG {
+        return Ok((Alg::P256, rest));
+    }
+    Ok((Alg::Suite(Suite::from_tag(tag)?), rest))
 }
 
 /// A signing key of either suite. Secrets are zeroized on drop; `Debug` never prints them.
@@ -44,9 +62,16 @@ pub enum PrivateKey {
     Sm2(sm2dsa::PrivateKey),
     /// Ed25519 (suite `intl`), commonware's implementation.
     Ed25519(ed25519::PrivateKey),
+    /// ECDSA P-256 (suite `intl`, transaction keys only).
+    P256(P256PrivateKey),
 }
 
 impl PrivateKey {
+    /// A fresh P-256 key (for an `intl` member whose certificate is P-256).
+    pub fn generate_p256<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self::P256(P256PrivateKey::generate(rng))
+    }
+
     /// Generates a fresh key for `suite` from a cryptographically secure RNG.
     pub fn generate<R: CryptoRng + ?Sized>(suite: Suite, rng: &mut R) -> Self {
         match suite {
@@ -84,6 +109,7 @@ impl PrivateKey {
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         match self {
             Self::Sm2(k) => k.to_bytes(),
+            Self::P256(k) => k.to_bytes(),
             Self::Ed25519(k) => {
                 let mut buf = Zeroizing::new(Vec::with_capacity(32));
                 k.write(&mut *buf);
@@ -94,25 +120,34 @@ impl PrivateKey {
         }
     }
 
-    /// Tagged secret bytes `u8(suite) || raw` (for key files).
+    /// Tagged secret bytes `u8(algorithm tag) || raw` (for key files).
     pub fn to_tagged_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(33));
-        out.push(self.suite().tag());
+        out.push(self.tag());
         out.extend_from_slice(self.to_bytes().as_ref());
         out
     }
 
     /// Inverse of [`Self::to_tagged_bytes`].
     pub fn from_tagged_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let (suite, rest) = split_tag(bytes)?;
-        Self::from_bytes(suite, rest)
+        match split_tag(bytes)? {
+            (Alg::Suite(suite), rest) => Self::from_bytes(suite, rest),
+            (Alg::P256, rest) => P256PrivateKey::from_bytes(rest).map(Self::P256),
+        }
+    }
+
+    const fn tag(&self) -> u8 {
+        match self {
+            Self::P256(_) => P256_TAG,
+            _ => self.suite().tag(),
+        }
     }
 
     /// The key's suite.
     pub const fn suite(&self) -> Suite {
         match self {
             Self::Sm2(_) => Suite::Sm,
-            Self::Ed25519(_) => Suite::Intl,
+            Self::Ed25519(_) | Self::P256(_) => Suite::Intl,
         }
     }
 
@@ -121,6 +156,7 @@ impl PrivateKey {
         match self {
             Self::Sm2(k) => PublicKey::Sm2(k.public_key()),
             Self::Ed25519(k) => PublicKey::Ed25519(k.public_key()),
+            Self::P256(k) => PublicKey::P256(k.public_key()),
         }
     }
 
@@ -129,6 +165,7 @@ impl PrivateKey {
         match self {
             Self::Sm2(k) => Signature::Sm2(k.sign_domain(domain, msg)),
             Self::Ed25519(k) => Signature::Ed25519(k.sign(domain.prefix(), msg)),
+            Self::P256(k) => Signature::P256(k.sign(domain, msg)),
         }
     }
 }
@@ -146,17 +183,21 @@ pub enum PublicKey {
     Sm2(sm2dsa::PublicKey),
     /// Ed25519 (suite `intl`), 32 bytes.
     Ed25519(ed25519::PublicKey),
+    /// ECDSA P-256 (suite `intl`, transaction keys only), 33-byte compressed SEC1.
+    P256(P256PublicKey),
 }
 
 impl PublicKey {
     /// Parses raw public key bytes for `suite` (SM2: 33-byte compressed; 65-byte uncompressed
-    /// is also accepted and normalised).
+    /// is also accepted and normalised; `intl`: 32 bytes Ed25519, 33-byte compressed or 65-byte
+    /// uncompressed SEC1 P-256).
     pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<Self, CryptoError> {
         match suite {
             Suite::Sm => sm2dsa::PublicKey::from_bytes(bytes).map(Self::Sm2),
-            Suite::Intl => decode_exact::<ed25519::PublicKey>(bytes)
+            Suite::Intl if bytes.len() == 32 => decode_exact::<ed25519::PublicKey>(bytes)
                 .map(Self::Ed25519)
                 .ok_or(CryptoError::InvalidPublicKey),
+            Suite::Intl => P256PublicKey::from_sec1_bytes(bytes).map(Self::P256),
         }
     }
 
@@ -165,31 +206,54 @@ impl PublicKey {
         match self {
             Self::Sm2(k) => k.as_ref(),
             Self::Ed25519(k) => k.as_ref(),
+            Self::P256(k) => k.as_bytes(),
         }
     }
 
-    /// `u8(suite) || raw`.
+    const fn tag(&self) -> u8 {
+        match self {
+            Self::P256(_) => P256_TAG,
+            _ => self.suite().tag(),
+        }
+    }
+
+    /// `u8(algorithm tag) || raw`.
     pub fn to_tagged_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + self.as_bytes().len());
-        out.push(self.suite().tag());
+        out.push(self.tag());
         out.extend_from_slice(self.as_bytes());
         out
     }
 
     /// Inverse of [`Self::to_tagged_bytes`] (strict length).
     pub fn from_tagged_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let (suite, rest) = split_tag(bytes)?;
-        if rest.len() != suite.public_key_len() {
-            return Err(CryptoError::InvalidPublicKey);
+        match split_tag(bytes)? {
+            (Alg::Suite(suite), rest) => {
+                if rest.len() != suite.public_key_len() {
+                    return Err(CryptoError::InvalidPublicKey);
+                }
+                Self::from_bytes(suite, rest)
+            }
+            (Alg::P256, rest) if rest.len() == crate::ecdsa_p256::PUBLIC_KEY_LEN => {
+                P256PublicKey::from_sec1_bytes(rest).map(Self::P256)
+            }
+            (Alg::P256, _) => Err(CryptoError::InvalidPublicKey),
         }
-        Self::from_bytes(suite, rest)
     }
 
     /// The key's suite.
     pub const fn suite(&self) -> Suite {
         match self {
             Self::Sm2(_) => Suite::Sm,
-            Self::Ed25519(_) => Suite::Intl,
+            Self::Ed25519(_) | Self::P256(_) => Suite::Intl,
+        }
+    }
+
+    /// Parses raw signature bytes made by this key's algorithm.
+    pub fn parse_signature(&self, bytes: &[u8]) -> Result<Signature, CryptoError> {
+        match self {
+            Self::P256(_) => P256Signature::from_bytes(bytes).map(Signature::P256),
+            _ => Signature::from_bytes(self.suite(), bytes),
         }
     }
 
@@ -199,6 +263,7 @@ impl PublicKey {
         let ok = match (self, sig) {
             (Self::Sm2(k), Signature::Sm2(s)) => k.verify_namespaced(domain.prefix(), msg, s),
             (Self::Ed25519(k), Signature::Ed25519(s)) => k.verify(domain.prefix(), msg, s),
+            (Self::P256(k), Signature::P256(s)) => k.verify(domain, msg, s),
             _ => return Err(CryptoError::SuiteMismatch),
         };
         if ok {
@@ -215,7 +280,7 @@ impl PublicKey {
         msg: &[u8],
         sig_bytes: &[u8],
     ) -> Result<(), CryptoError> {
-        let sig = Signature::from_bytes(self.suite(), sig_bytes)?;
+        let sig = self.parse_signature(sig_bytes)?;
         self.verify(domain, msg, &sig)
     }
 }
@@ -231,7 +296,7 @@ pub struct BatchItem<'a> {
 ///
 /// Ed25519 uses randomised batch verification (about half the cost of one-by-one checks on
 /// large batches), so `rng` must be unpredictable to whoever chose the signatures. SM2 has no
-/// batch equation and is checked one by one. On `false` the caller checks items one by one to
+/// batch equation and is checked one by one, as is P-256. On `false` the caller checks items one by one to
 /// find the bad ones. An empty batch is `true`.
 pub fn verify_batch<R: CryptoRng>(rng: &mut R, domain: &Domain, items: &[BatchItem<'_>]) -> bool {
     let mut ed = Vec::with_capacity(items.len());
@@ -240,6 +305,11 @@ pub fn verify_batch<R: CryptoRng>(rng: &mut R, domain: &Domain, items: &[BatchIt
             (PublicKey::Ed25519(k), Signature::Ed25519(s)) => ed.push((k, it.msg, s)),
             (PublicKey::Sm2(k), Signature::Sm2(s)) => {
                 if !k.verify_namespaced(domain.prefix(), it.msg, s) {
+                    return false;
+                }
+            }
+            (PublicKey::P256(k), Signature::P256(s)) => {
+                if !k.verify(domain, it.msg, s) {
                     return false;
                 }
             }
@@ -288,10 +358,13 @@ pub enum Signature {
     Sm2(sm2dsa::Signature),
     /// Ed25519 `R || S`.
     Ed25519(ed25519::Signature),
+    /// ECDSA P-256 `r || s`, low `s`.
+    P256(P256Signature),
 }
 
 impl Signature {
-    /// Parses raw signature bytes for `suite` (exactly 64 bytes).
+    /// Parses raw signature bytes for `suite`'s main algorithm (exactly 64 bytes; SM2 or
+    /// Ed25519). A P-256 signature is parsed with [`PublicKey::parse_signature`].
     pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<Self, CryptoError> {
         match suite {
             Suite::Sm => sm2dsa::Signature::from_bytes(bytes).map(Self::Sm2),
@@ -306,28 +379,38 @@ impl Signature {
         match self {
             Self::Sm2(s) => s.as_ref(),
             Self::Ed25519(s) => s.as_ref(),
+            Self::P256(s) => s.as_bytes(),
         }
     }
 
-    /// `u8(suite) || raw`.
+    const fn tag(&self) -> u8 {
+        match self {
+            Self::P256(_) => P256_TAG,
+            _ => self.suite().tag(),
+        }
+    }
+
+    /// `u8(algorithm tag) || raw`.
     pub fn to_tagged_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(65);
-        out.push(self.suite().tag());
+        out.push(self.tag());
         out.extend_from_slice(self.as_bytes());
         out
     }
 
     /// Inverse of [`Self::to_tagged_bytes`].
     pub fn from_tagged_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let (suite, rest) = split_tag(bytes)?;
-        Self::from_bytes(suite, rest)
+        match split_tag(bytes)? {
+            (Alg::Suite(suite), rest) => Self::from_bytes(suite, rest),
+            (Alg::P256, rest) => P256Signature::from_bytes(rest).map(Self::P256),
+        }
     }
 
     /// The signature's suite.
     pub const fn suite(&self) -> Suite {
         match self {
             Self::Sm2(_) => Suite::Sm,
-            Self::Ed25519(_) => Suite::Intl,
+            Self::Ed25519(_) | Self::P256(_) => Suite::Intl,
         }
     }
 }
@@ -347,7 +430,7 @@ impl fmt::Debug for Signature {
 
 impl Write for PublicKey {
     fn write(&self, buf: &mut impl BufMut) {
-        buf.put_u8(self.suite().tag());
+        buf.put_u8(self.tag());
         buf.put_slice(self.as_bytes());
     }
 }
@@ -362,6 +445,12 @@ impl Read for PublicKey {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let tag = u8::read(buf)?;
+        if tag == P256_TAG {
+            let raw = <[u8; crate::ecdsa_p256::PUBLIC_KEY_LEN]>::read(buf)?;
+            return P256PublicKey::from_sec1_bytes(&raw)
+                .map(Self::P256)
+                .map_err(|_| CodecError::Invalid("PublicKey", "not a P-256 point"));
+        }
         match Suite::from_tag(tag) {
             Ok(Suite::Sm) => sm2dsa::PublicKey::read(buf).map(Self::Sm2),
             Ok(Suite::Intl) => ed25519::PublicKey::read(buf).map(Self::Ed25519),
@@ -372,7 +461,7 @@ impl Read for PublicKey {
 
 impl Write for Signature {
     fn write(&self, buf: &mut impl BufMut) {
-        buf.put_u8(self.suite().tag());
+        buf.put_u8(self.tag());
         buf.put_slice(self.as_bytes());
     }
 }
@@ -387,6 +476,12 @@ impl Read for Signature {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         let tag = u8::read(buf)?;
+        if tag == P256_TAG {
+            let raw = <[u8; 64]>::read(buf)?;
+            return P256Signature::from_bytes(&raw)
+                .map(Self::P256)
+                .map_err(|_| CodecError::Invalid("Signature", "not a strict P-256 signature"));
+        }
         match Suite::from_tag(tag) {
             Ok(Suite::Sm) => sm2dsa::Signature::read(buf).map(Self::Sm2),
             Ok(Suite::Intl) => ed25519::Signature::read(buf).map(Self::Ed25519),

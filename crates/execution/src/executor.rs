@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use meridian_types::{
-    merkle_root, tx_root, Address, Call, ChainId, Encode, Hash32, HashFn, Receipt, SignedTx,
-    SignerId,
+    merkle_root, tx_root, Address, Call, ChainId, Encode, Event, Hash32, HashFn, Receipt,
+    SignedTx, SignerId,
 };
 
 use crate::context::TxContext;
@@ -89,7 +89,7 @@ impl AdmissionError {
 }
 
 /// The result of executing a block.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct BlockOutcome {
     /// Transactions actually included, in order (in `Propose` mode some may have been dropped).
     pub txs: Vec<SignedTx>,
@@ -103,6 +103,76 @@ pub struct BlockOutcome {
     pub receipts_root: Hash32,
     /// Transactions dropped in `Propose` mode, with the reason.
     pub dropped: Vec<(Hash32, AdmissionError)>,
+}
+
+/// What one transaction did, before it is given its place in the block.
+pub(crate) enum TxEffect {
+    /// Inadmissible: dropped by a proposer, fatal to the block for a verifier.
+    Rejected(AdmissionError),
+    Included(Included),
+}
+
+/// An included transaction's effects.
+pub(crate) struct Included {
+    pub(crate) sender: Address,
+    pub(crate) signer: Option<SignerId>,
+    /// The call's writes (none if it failed), then the sender's next nonce.
+    pub(crate) writes: WriteSet,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) events: Vec<Event>,
+    pub(crate) gas_used: u64,
+}
+
+impl BlockOutcome {
+    /// Appends an included transaction (its receipt index is the number included before it)
+    /// and hands back its writes.
+    pub(crate) fn include(
+        &mut self,
+        tx: SignedTx,
+        tx_hash: Hash32,
+        height: u64,
+        included: Included,
+    ) -> WriteSet {
+        let writes = self.push_receipt(tx_hash, height, included);
+        self.txs.push(tx);
+        writes
+    }
+
+    /// [`Self::include`] without the transaction itself (the caller appends it to `txs`).
+    pub(crate) fn push_receipt(
+        &mut self,
+        tx_hash: Hash32,
+        height: u64,
+        included: Included,
+    ) -> WriteSet {
+        let index = u32::try_from(self.receipts.len()).unwrap_or(u32::MAX);
+        self.receipts.push(Receipt {
+            tx_hash,
+            height,
+            index,
+            sender: included.sender,
+            code: included.code,
+            message: included.message,
+            events: included.events,
+            signer: included.signer,
+            gas_used: included.gas_used,
+        });
+        self.tx_hashes.push(tx_hash);
+        included.writes
+    }
+
+    /// Sets the block's writes and computes the roots.
+    pub(crate) fn seal(&mut self, hash: &dyn HashFn, writes: WriteSet) {
+        self.writes = writes;
+        self.tx_root = tx_root(hash, &self.txs);
+        let receipt_hashes: Vec<Hash32> = self
+            .receipts
+            .iter()
+            .map(|r| hash.hash(&r.encode()))
+            .collect();
+        self.receipts_root = merkle_root(hash, &receipt_hashes);
+    }
 }
 
 /// State key of an account's next nonce.
@@ -214,62 +284,70 @@ impl Executor {
         let mut seen = std::collections::HashSet::new();
         for (i, tx) in txs.into_iter().enumerate() {
             let tx_hash = tx.hash(hash);
-            let admitted = if seen.contains(&tx_hash) {
-                Err(AdmissionError::Duplicate)
-            } else {
-                self.admit(hash, auth, &block_state, env, &tx, &tx_hash)
-            };
-            let (sender, signer) = match admitted {
-                Ok(s) => s,
-                Err(e) => match mode {
+            let duplicate = seen.contains(&tx_hash);
+            match self.apply_tx(hash, auth, &block_state, env, &tx, &tx_hash, duplicate) {
+                TxEffect::Rejected(e) => match mode {
                     ExecMode::Verify => return Err((i, e)),
-                    ExecMode::Propose => {
-                        out.dropped.push((tx_hash, e));
-                        continue;
-                    }
+                    ExecMode::Propose => out.dropped.push((tx_hash, e)),
                 },
-            };
-            seen.insert(tx_hash);
-            let index = u32::try_from(out.txs.len()).unwrap_or(u32::MAX);
-            let result = self.run_call(hash, &block_state, env, &tx, sender, tx_hash);
-            let (code, message, events) = match result {
-                Ok((writes, events)) => {
+                TxEffect::Included(included) => {
+                    seen.insert(tx_hash);
+                    let writes = out.include(tx, tx_hash, env.height, included);
                     block_state.merge(writes);
-                    (codes::OK.to_string(), String::new(), events)
                 }
-                Err(e) => {
-                    let mut msg = e.message;
-                    msg.truncate(meridian_types::MAX_ERROR_MESSAGE_LEN);
-                    (e.code, msg, Vec::new())
-                }
-            };
-            // The nonce advances whether or not the call succeeded.
-            block_state.set(
-                nonce_key(&sender),
-                Some((tx.body.nonce + 1).to_be_bytes().to_vec()),
-            );
-            out.receipts.push(Receipt {
-                tx_hash,
-                height: env.height,
-                index,
-                sender,
-                code,
-                message,
-                events,
-                signer,
-            });
-            out.tx_hashes.push(tx_hash);
-            out.txs.push(tx);
+            }
         }
-        out.writes = block_state.into_writes();
-        out.tx_root = tx_root(hash, &out.txs);
-        let receipt_hashes: Vec<Hash32> = out
-            .receipts
-            .iter()
-            .map(|r| hash.hash(&r.encode()))
-            .collect();
-        out.receipts_root = merkle_root(hash, &receipt_hashes);
+        out.seal(hash, block_state.into_writes());
         Ok(out)
+    }
+
+    /// One transaction of a block on `state` (the block's state before it): admission, then
+    /// the call. `duplicate` says whether the same transaction was already included earlier in
+    /// the block. Shared by the sequential and the parallel executor, so both run the exact
+    /// same per-transaction logic.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply_tx(
+        &self,
+        hash: &dyn HashFn,
+        auth: &dyn TxAuthenticator,
+        state: &dyn StateRead,
+        env: &BlockEnv,
+        tx: &SignedTx,
+        tx_hash: &Hash32,
+        duplicate: bool,
+    ) -> TxEffect {
+        let admitted = if duplicate {
+            Err(AdmissionError::Duplicate)
+        } else {
+            self.admit(hash, auth, state, env, tx, tx_hash)
+        };
+        let (sender, signer) = match admitted {
+            Ok(s) => s,
+            Err(e) => return TxEffect::Rejected(e),
+        };
+        let (result, gas_used) = self.run_call(hash, state, env, tx, sender, *tx_hash);
+        let (mut writes, code, message, events) = match result {
+            Ok((writes, events)) => (writes, codes::OK.to_string(), String::new(), events),
+            Err(e) => {
+                let mut msg = e.message;
+                msg.truncate(meridian_types::MAX_ERROR_MESSAGE_LEN);
+                (WriteSet::new(), e.code, msg, Vec::new())
+            }
+        };
+        // The nonce advances whether or not the call succeeded.
+        writes.insert(
+            nonce_key(&sender),
+            Some((tx.body.nonce + 1).to_be_bytes().to_vec()),
+        );
+        TxEffect::Included(Included {
+            sender,
+            signer,
+            writes,
+            code,
+            message,
+            events,
+            gas_used,
+        })
     }
 
     fn run_call(
@@ -280,11 +358,15 @@ impl Executor {
         tx: &SignedTx,
         sender: Address,
         tx_hash: Hash32,
-    ) -> Result<(WriteSet, Vec<meridian_types::Event>), ModuleError> {
+    ) -> (
+        Result<(WriteSet, Vec<meridian_types::Event>), ModuleError>,
+        u64,
+    ) {
         let call = &tx.body.call;
-        let module = self.modules.get(call.module.as_str()).ok_or_else(|| {
-            ModuleError::new(codes::UNKNOWN_MODULE, format!("no module {}", call.module))
-        })?;
+        let Some(module) = self.modules.get(call.module.as_str()) else {
+            let e = ModuleError::new(codes::UNKNOWN_MODULE, format!("no module {}", call.module));
+            return (Err(e), 0);
+        };
         let mut ctx = TxContext::new(
             module.name(),
             state,
@@ -295,7 +377,8 @@ impl Executor {
             env.time_ms,
             tx_hash,
         );
-        module.execute(&mut ctx, &call.method, &call.args)?;
-        Ok(ctx.finish())
+        let result = module.execute(&mut ctx, &call.method, &call.args);
+        let (writes, events, gas_used) = ctx.finish();
+        (result.map(|()| (writes, events)), gas_used)
     }
 }

@@ -17,13 +17,17 @@
 mod context;
 mod executor;
 mod overlay;
+mod parallel;
 
-pub use context::{TxContext, CHAIN_GOVERNANCE_MODULE};
+pub use context::{ChildOutcome, TxContext, CHAIN_GOVERNANCE_MODULE};
 pub use executor::{
     nonce_key, AccessControl, AdmissionError, BlockEnv, BlockOutcome, Denial, ExecMode, Executor,
     TxAuthenticator,
 };
-pub use overlay::{Overlay, StateRead, WriteSet};
+pub use parallel::ExecConfig;
+pub use overlay::{
+    is_ordered_range, range_through, Overlay, StateRead, WriteSet, ORDERED_PREFIXES,
+};
 
 /// A native module: a named state machine invoked by [`meridian_types::Call`]s addressed to it.
 pub trait Module: Send + Sync {

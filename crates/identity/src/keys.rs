@@ -162,13 +162,16 @@ impl PublicKeyInfo {
         out
     }
 
-    /// The matching `meridian_crypto` key (SM2 / Ed25519), `None` for P-256 (Meridian has no
-    /// P-256 signer).
+    /// The matching `meridian_crypto` key (SM2, Ed25519, or P-256 as an `intl` transaction key).
     pub fn to_crypto_public_key(&self) -> Option<meridian_crypto::PublicKey> {
         match self {
             PublicKeyInfo::Sm2(k) => Some(meridian_crypto::PublicKey::Sm2(k.clone())),
             PublicKeyInfo::Ed25519(k) => Some(meridian_crypto::PublicKey::Ed25519(k.clone())),
-            PublicKeyInfo::P256(_) => None,
+            PublicKeyInfo::P256(k) => meridian_crypto::ecdsa_p256::P256PublicKey::from_sec1_bytes(
+                &k.to_compressed(),
+            )
+            .ok()
+            .map(meridian_crypto::PublicKey::P256),
         }
     }
 
@@ -181,6 +184,9 @@ impl PublicKeyInfo {
             }
             (PublicKeyInfo::Ed25519(a), meridian_crypto::PublicKey::Ed25519(b)) => {
                 a.as_ref() == b.as_ref()
+            }
+            (PublicKeyInfo::P256(a), meridian_crypto::PublicKey::P256(b)) => {
+                a.to_compressed().as_slice() == b.as_bytes()
             }
             _ => false,
         }
@@ -310,6 +316,9 @@ impl From<meridian_crypto::PublicKey> for PublicKeyInfo {
                 PublicKeyInfo::Sm2(k)
             }
             meridian_crypto::PublicKey::Ed25519(k) => PublicKeyInfo::Ed25519(k),
+            meridian_crypto::PublicKey::P256(k) => {
+                PublicKeyInfo::P256(P256PublicKey::from_verifying_key(k.verifying_key()))
+            }
         }
     }
 }
@@ -317,12 +326,10 @@ impl From<meridian_crypto::PublicKey> for PublicKeyInfo {
 impl TryFrom<&PublicKeyInfo> for meridian_crypto::PublicKey {
     type Error = IdentityError;
 
-    /// Fails with `cert.wrong_algorithm` for P-256 keys.
+    /// Fails only for a P-256 point that does not re-encode (never for a parsed certificate).
     fn try_from(key: &PublicKeyInfo) -> Result<Self, IdentityError> {
         key.to_crypto_public_key()
-            .ok_or(IdentityError::WrongAlgorithm(
-                "P-256 keys have no meridian_crypto equivalent",
-            ))
+            .ok_or(IdentityError::InvalidKey("not a P-256 point"))
     }
 }
 
@@ -489,6 +496,7 @@ impl TryFrom<&meridian_crypto::PrivateKey> for SigningKey {
         let algorithm = match key {
             meridian_crypto::PrivateKey::Sm2(_) => Algorithm::Sm2Sm3,
             meridian_crypto::PrivateKey::Ed25519(_) => Algorithm::Ed25519,
+            meridian_crypto::PrivateKey::P256(_) => Algorithm::EcdsaP256Sha256,
         };
         Self::from_bytes(algorithm, key.to_bytes().as_ref())
     }

@@ -100,6 +100,8 @@ pub struct Ledger {
     chain_config: ChainConfig,
     store: Store,
     executor: Executor,
+    /// The contract module, also serving read-only queries.
+    contracts: Arc<meridian_contract::ContractModule>,
     cfg: LedgerConfig,
     tx_domain: Domain,
     /// Timestamp of the latest finalized block (admission judges certificates at this time).
@@ -139,6 +141,29 @@ impl StateRead for PreparedRead<'_> {
             Err(e) => {
                 self.error.borrow_mut().get_or_insert(e);
                 None
+            }
+        }
+    }
+
+    fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        descending: bool,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        if !meridian_execution::is_ordered_range(start, end) {
+            return Vec::new();
+        }
+        let r = match self.state {
+            Some(s) => s.range(start, end, limit, descending),
+            None => self.store.range_latest(start, end, limit, descending),
+        };
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                Vec::new()
             }
         }
     }
@@ -192,10 +217,17 @@ impl Ledger {
                 block
             }
         };
+        let bank = Arc::new(meridian_bank::Bank) as Arc<dyn Module>;
+        let contracts = Arc::new(meridian_contract::ContractModule::new(
+            Arc::new(meridian_vm::Vm::new(meridian_vm::VmLimits::default())),
+            suite,
+            meridian_contract::Natives { bank: bank.clone() },
+        ));
         let executor = Executor::new(vec![
-            Arc::new(meridian_bank::Bank) as Arc<dyn Module>,
+            bank,
             Arc::new(meridian_notary::Notary),
             Arc::new(meridian_identity_module::IdentityModule::new(suite)),
+            contracts.clone(),
         ])
         .with_access(Arc::new(meridian_identity_module::IdentityAccess::new(
             suite,
@@ -219,6 +251,7 @@ impl Ledger {
             chain_config,
             store,
             executor,
+            contracts,
             pool: Mutex::new(Mempool::new(cfg.mempool.clone())),
             verified: Mutex::new(VerifiedSet::new(cfg.mempool.max_txs.saturating_mul(2))),
             cfg,
@@ -267,7 +300,13 @@ impl Ledger {
         }
         let ok = self
             .sender_key(&tx.body.sender)
-            .and_then(|pk| pk.verify_bytes(&self.tx_domain, &tx.body.encode(), &tx.signature))
+            .and_then(|pk| {
+                // Only the canonical encoding: the sender's address is the hash of these bytes.
+                if pk.as_bytes() != tx.body.sender.as_slice() {
+                    return Err(meridian_crypto::CryptoError::InvalidPublicKey);
+                }
+                pk.verify_bytes(&self.tx_domain, &tx.body.encode(), &tx.signature)
+            })
             .is_ok();
         if ok {
             lock(&self.verified).insert(*tx_hash, tx.signature.clone());
@@ -278,6 +317,36 @@ impl Ledger {
     /// Height of the latest finalized block.
     pub fn finalized_height(&self) -> u64 {
         self.store.latest_height().unwrap_or(0)
+    }
+
+    /// Runs contract `name`'s read-only `query` entry point on the latest finalized state
+    /// with at most `fuel` fuel; returns the height it ran at and the outcome.
+    pub fn contract_query(
+        &self,
+        name: &str,
+        msg: &[u8],
+        fuel: u64,
+    ) -> Result<(u64, meridian_vm::RunOutcome), LedgerError> {
+        let block = self.finalized_block()?;
+        let read = PreparedRead {
+            state: None,
+            store: &self.store,
+            error: RefCell::new(None),
+        };
+        let out = self.contracts.query(
+            &read,
+            &self.hash,
+            &self.chain_id,
+            block.header.height,
+            block.header.timestamp_ms,
+            name,
+            msg,
+            fuel,
+        );
+        if let Some(e) = read.error.into_inner() {
+            return Err(e.into());
+        }
+        Ok((block.header.height, out))
     }
 
     /// Latest finalized block.
@@ -444,9 +513,14 @@ impl Ledger {
         let mut parsed = Vec::with_capacity(todo.len());
         for &j in &todo {
             let tx = &candidates[j].1.tx;
-            let key = self.sender_key(&tx.body.sender);
-            let sig = meridian_crypto::Signature::from_bytes(self.suite, &tx.signature);
-            if let (Ok(key), Ok(sig)) = (key, sig) {
+            // Only the canonical key encoding: the sender's address is the hash of these bytes.
+            let Ok(key) = self.sender_key(&tx.body.sender) else {
+                continue;
+            };
+            if key.as_bytes() != tx.body.sender.as_slice() {
+                continue;
+            }
+            if let Ok(sig) = key.parse_signature(&tx.signature) {
                 parsed.push((j, key, tx.body.encode(), sig));
             }
         }
@@ -870,4 +944,16 @@ fn read_nonce(store: &Store, a: &Address) -> u64 {
         error: RefCell::new(None),
     };
     Executor::next_nonce(&read, a)
+}
+
+#[cfg(test)]
+mod ordered_prefix_tests {
+    /// Storage indexes exactly the key spaces execution lets contracts range over.
+    #[test]
+    fn storage_and_execution_agree_on_ordered_prefixes() {
+        assert_eq!(
+            meridian_storage::ORDERED_PREFIXES,
+            meridian_execution::ORDERED_PREFIXES
+        );
+    }
 }

@@ -545,11 +545,75 @@ fn certificate_mode_admission_and_receipts() {
             .into_call(),
         );
         assert_eq!(code(a.submit(&transfer.encode())), Some("cert.revoked"));
+        // A member whose certificate is P-256 (as a Fabric CA issues) signs with that key on an
+        // intl chain; the key counts only in its canonical 33-byte form and with low-s
+        // signatures. An sm chain accepts SM2 keys only.
+        let mut tagged = vec![meridian_crypto::keys::P256_TAG];
+        tagged.extend([7u8; 32]);
+        let dave = PrivateKey::from_tagged_bytes(&tagged).unwrap();
+        let notarize = |nonce: u64, doc: u8| {
+            sign_tx(
+                &dave,
+                &chain,
+                nonce,
+                100,
+                Register {
+                    doc_hash: [doc; 32],
+                    metadata: vec![],
+                }
+                .into_call(),
+            )
+        };
+        if suite == Suite::Sm {
+            assert_eq!(code(a.submit(&notarize(0, 1).encode())), Some("tx.bad_signature"));
+        } else {
+            let dave_cert = cert(&dave, "dave", Role::Member, 13);
+            let reg = sign_tx(
+                &dave,
+                &chain,
+                0,
+                100,
+                IdentityCall::Register {
+                    cert: dave_cert.to_der(),
+                }
+                .into_call(),
+            );
+            a.submit(&reg.encode()).unwrap();
+            step(&a, &b, t0 * 1000 + 3_000);
+            let doc = notarize(1, 1);
+            // The same transaction with s replaced by n - s verifies under plain ECDSA but is
+            // not the canonical signature.
+            let mut high_s = doc.clone();
+            let sig = p256::ecdsa::Signature::from_slice(&doc.signature).unwrap();
+            let (r, s) = sig.split_scalars();
+            let flipped = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes());
+            high_s.signature = flipped.unwrap().to_bytes().to_vec();
+            assert_eq!(code(a.submit(&high_s.encode())), Some("tx.bad_signature"));
+            let mut uncompressed = notarize(1, 2);
+            uncompressed.body.sender = dave_cert_sec1_uncompressed(&dave_cert);
+            assert_eq!(
+                code(a.submit(&uncompressed.encode())),
+                Some("tx.bad_signature")
+            );
+            let doc_hash = a.submit(&doc.encode()).unwrap();
+            step(&a, &b, t0 * 1000 + 4_000);
+            let r = a.receipt(&doc_hash).unwrap().unwrap();
+            assert_eq!(r.code, "ok", "{}", r.message);
+            assert_eq!(
+                r.signer.unwrap().cert_id,
+                *dave_cert.cert_id(suite).as_bytes()
+            );
+        }
         assert_eq!(
             a.finalized_block().unwrap().header.state_root,
             b.finalized_block().unwrap().header.state_root
         );
     });
+}
+
+/// The 65-byte uncompressed SEC1 form of a P-256 certificate's key.
+fn dave_cert_sec1_uncompressed(cert: &meridian_identity::Certificate) -> Vec<u8> {
+    cert.public_key().subject_public_key_bytes()
 }
 
 /// Which address-book nodes may follow the chain (stay connected as non-voting peers) at an

@@ -11,7 +11,7 @@
 //!
 //! 1. **Open** a [`Store`] with the suite chosen in genesis ([`HashKind`]).
 //! 2. **Prepare** the state of each executed block with [`Store::prepare`]: it applies the block's
-//!    writes to the tree in memory and returns an [`Arc<PreparedState>`] whose
+//!    writes to the tree in memory and returns an [`Arc<PreparedState>`](PreparedState) whose
 //!    [`root`](PreparedState::root) goes in the block header. Nothing is written. A prepared state
 //!    can be the parent of the next one: a BFT pipeline executes height `h+2` on an unfinalized
 //!    `h+1`, and competing blocks at one height can be prepared side by side.
@@ -21,7 +21,8 @@
 //!    everything that was finalized before it.
 //! 4. **Read**: blocks, transactions and receipts by height or hash, and state values with a
 //!    [`StateProof`] of membership or non-membership that anyone holding a finalized header can
-//!    check with [`verify_state_proof`].
+//!    check with [`verify_state_proof`]. Keys under [`ORDERED_PREFIXES`] (contract storage) can
+//!    also be read as key-ordered ranges: [`PreparedState::range`], [`Store::range_latest`].
 //!
 //! ## Versions
 //!
@@ -95,12 +96,14 @@
 mod codec;
 mod error;
 mod hash;
+mod ordered;
 mod proof;
 mod state;
 mod store;
 
 pub use error::StorageError;
 pub use hash::{HashKind, Sha256Hasher, Sm3Hasher, EMPTY_ROOT};
+pub use ordered::{RangeEntries, ORDERED_PREFIXES};
 pub use proof::{verify_state_proof, StateProof, MAX_STATE_PROOF_LEN};
 pub use state::PreparedState;
 pub use store::{BlockCommit, CommitOutcome, Store, StoredTx};

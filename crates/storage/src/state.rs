@@ -23,12 +23,16 @@
 //! parent link is cut, so a long-running node keeps in memory only the uncommitted suffix of the
 //! pipeline plus whatever abandoned branches the caller still holds.
 
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
 use parking_lot::{Mutex, RwLock};
 
+use crate::ordered::{self, OrderedWrites, RangeEntries};
 use crate::store::Inner;
 use crate::StorageError;
 
@@ -36,6 +40,11 @@ use crate::StorageError;
 pub(crate) struct Layer {
     /// New nodes (all at `version`) and values written at `version`.
     pub(crate) batch: NodeBatch,
+    /// The writes of this version whose key is under an
+    /// [`ORDERED_PREFIXES`](crate::ORDERED_PREFIXES) entry, by raw key (`None` deletes): the
+    /// key-ordered view of this layer, written to the `ordered` index at commit. Empty for
+    /// blocks that touch no such key.
+    pub(crate) ordered: OrderedWrites,
 }
 
 /// State after executing a block that is not (yet) finalized.
@@ -98,6 +107,41 @@ impl PreparedState {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let key_hash = KeyHash(self.store.kind.hash(key));
         value_through(&self.store, Start::State(self), Version::MAX, key_hash)
+    }
+
+    /// Entries with `start <= key < end` as of this state, in key order (`descending`
+    /// reverses it), at most `limit`: for each key exactly what [`get`](Self::get) returns.
+    ///
+    /// Only keys under an [`ORDERED_PREFIXES`](crate::ORDERED_PREFIXES) entry are indexed, so
+    /// only they are returned; a range outside every ordered prefix returns an empty list
+    /// without touching the disk.
+    pub fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        descending: bool,
+    ) -> Result<RangeEntries, StorageError> {
+        if limit == 0 || !ordered::touches_ordered(start, end) {
+            return Ok(Vec::new());
+        }
+        // This layer, then its unfinalized ancestors: the first (newest) write of a key wins.
+        let mut local: OrderedWrites = BTreeMap::new();
+        let step = walk(Start::State(self), |_, layer| -> Option<Infallible> {
+            let writes = layer
+                .ordered
+                .range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)));
+            for (key, value) in writes {
+                local.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+            None
+        });
+        let bound = match step {
+            Step::Found(never) => match never {},
+            Step::Bound(bound) => bound,
+        };
+        self.store
+            .range_at_bound(local, start, end, bound, limit, descending)
     }
 }
 

@@ -11,6 +11,7 @@ use jmt::{JellyfishMerkleTree, KeyHash, SimpleHasher};
 use parking_lot::{Mutex, RwLock};
 
 use crate::codec::{self, meta};
+use crate::ordered::{self, Committed, OrderedWrites, RangeEntries};
 use crate::proof::StateProof;
 use crate::state::{self, Layer, LayeredReader, PreparedState, Start};
 use crate::{HashKind, Sha256Hasher, Sm3Hasher, StorageError};
@@ -65,6 +66,11 @@ pub(crate) struct Keyspaces {
     /// key hash → newest committed version and value: a point read for the common "value now"
     /// question instead of a reverse range scan over `jmt_values`.
     latest_values: Keyspace,
+    /// Key-ordered, versioned index of the keys under
+    /// [`ORDERED_PREFIXES`](crate::ORDERED_PREFIXES) (layout in the `ordered` module). Stores
+    /// created before it existed open with it empty, which is complete: nothing wrote such keys
+    /// before.
+    ordered: Keyspace,
     meta: Keyspace,
 }
 
@@ -161,6 +167,30 @@ impl Inner {
         }
     }
 
+    /// Range read: `local` (prepared layers' ordered writes in `[start, end)`, `None` deletes)
+    /// merged over the committed index as of `bound` (`None`: nothing committed to read).
+    pub(crate) fn range_at_bound(
+        &self,
+        local: OrderedWrites,
+        start: &[u8],
+        end: &[u8],
+        bound: Option<u64>,
+        limit: usize,
+        descending: bool,
+    ) -> Result<RangeEntries, StorageError> {
+        let committed = bound.map(|bound| {
+            Committed::new(
+                &self.ks.ordered,
+                start,
+                end,
+                bound,
+                descending,
+                ordered::RESEEK_AFTER,
+            )
+        });
+        ordered::merge(local, committed, limit, descending)
+    }
+
     fn latest(&self) -> Option<(u64, [u8; 32])> {
         self.chain.read().latest
     }
@@ -247,6 +277,7 @@ impl Store {
             jmt_nodes: keyspace(&db, "jmt_nodes")?,
             jmt_values: keyspace(&db, "jmt_values")?,
             latest_values: keyspace(&db, "latest_values")?,
+            ordered: keyspace(&db, "ordered")?,
             meta: keyspace(&db, "meta")?,
         };
 
@@ -360,10 +391,16 @@ impl Store {
             });
         }
 
-        // Hash keys with the suite hash; last write wins.
+        // Hash keys with the suite hash; last write wins. Keys under an ordered prefix are
+        // also kept by raw key for the ordered index (others cost one prefix compare).
         let mut set: BTreeMap<KeyHash, Option<Vec<u8>>> = BTreeMap::new();
+        let mut ordered_writes: OrderedWrites = BTreeMap::new();
         for (key, value) in writes {
-            set.insert(KeyHash(inner.kind.hash(&key)), value);
+            let key_hash = KeyHash(inner.kind.hash(&key));
+            if ordered::is_ordered(&key) {
+                ordered_writes.insert(key, value.clone());
+            }
+            set.insert(key_hash, value);
         }
 
         let reader = LayeredReader {
@@ -384,6 +421,7 @@ impl Store {
             parent: Mutex::new(parent.cloned()),
             layer: RwLock::new(Some(Arc::new(Layer {
                 batch: update.node_batch,
+                ordered: ordered_writes,
             }))),
         }))
     }
@@ -517,6 +555,13 @@ impl Store {
                 enc.as_slice(),
             );
         }
+        for (key, value) in &layer.ordered {
+            batch.insert(
+                &ks.ordered,
+                ordered::index_key(key, height),
+                codec::encode_value(value.as_deref()),
+            );
+        }
         batch.insert(&ks.meta, meta::LATEST, h);
         batch.insert(&ks.meta, meta::at(meta::ROOT, height), state.root);
         batch.insert(&ks.meta, meta::at(meta::BLOCK_HASH, height), block_hash);
@@ -554,6 +599,29 @@ impl Store {
         match self.inner.latest() {
             None => Ok(None),
             Some((h, _)) => self.get_at(key, h),
+        }
+    }
+
+    /// Entries with `start <= key < end` in the latest committed state, in key order
+    /// (`descending` reverses it), at most `limit`; empty before genesis is committed. Same
+    /// rules as [`PreparedState::range`]: only keys under an
+    /// [`ORDERED_PREFIXES`](crate::ORDERED_PREFIXES) entry are returned.
+    pub fn range_latest(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        descending: bool,
+    ) -> Result<RangeEntries, StorageError> {
+        if limit == 0 || !ordered::touches_ordered(start, end) {
+            return Ok(Vec::new());
+        }
+        match self.inner.latest() {
+            None => Ok(Vec::new()),
+            Some((h, _)) => {
+                self.inner
+                    .range_at_bound(BTreeMap::new(), start, end, Some(h), limit, descending)
+            }
         }
     }
 
@@ -766,6 +834,7 @@ mod tests {
                 parent: Mutex::new(None),
                 layer: RwLock::new(Some(Arc::new(Layer {
                     batch: slow.node_batch,
+                    ordered: BTreeMap::new(),
                 }))),
             });
             store

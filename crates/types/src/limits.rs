@@ -18,6 +18,10 @@ pub const MAX_BLOCK_TXS: usize = 50_000;
 pub const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 /// Most events one transaction may emit.
 pub const MAX_EVENTS_PER_TX: usize = 64;
+/// Longest event kind: a contract's events are `<contract name ≤ 48>.<kind ≤ 32>`.
+pub const MAX_EVENT_KIND_LEN: usize = 96;
+/// Longest receipt code: a contract's own errors are `<contract name ≤ 48>.<code ≤ 48>`.
+pub const MAX_RECEIPT_CODE_LEN: usize = 128;
 /// Largest event payload.
 pub const MAX_EVENT_DATA_LEN: usize = 4 * 1024;
 /// Longest error message carried in a receipt.

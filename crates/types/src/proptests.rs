@@ -107,9 +107,10 @@ fn receipt() -> impl Strategy<Value = Receipt> {
         "[ -~]{0,100}",
         proptest::collection::vec(event(), 0..5),
         proptest::option::of(("[a-z0-9-]{1,20}", any::<[u8; 32]>())),
+        any::<u64>(),
     )
         .prop_map(
-            |(tx_hash, height, index, sender, code, message, events, signer)| Receipt {
+            |(tx_hash, height, index, sender, code, message, events, signer, gas_used)| Receipt {
                 tx_hash,
                 height,
                 index,
@@ -118,6 +119,7 @@ fn receipt() -> impl Strategy<Value = Receipt> {
                 message,
                 events,
                 signer: signer.map(|(org, cert_id)| crate::SignerId { org, cert_id }),
+                gas_used,
             },
         )
 }

@@ -25,7 +25,7 @@ impl Decode for Event {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
         Ok(Event {
             module: r.string(MAX_NAME_LEN, "event.module")?,
-            kind: r.string(MAX_NAME_LEN, "event.kind")?,
+            kind: r.string(MAX_EVENT_KIND_LEN, "event.kind")?,
             data: r.bytes(MAX_EVENT_DATA_LEN, "event.data")?,
         })
     }
@@ -53,6 +53,8 @@ pub struct Receipt {
     pub events: Vec<Event>,
     /// The signer's certificate identity (`None` on a chain without certificates).
     pub signer: Option<SignerId>,
+    /// Fuel a contract call consumed, on success and on failure (0 for native modules).
+    pub gas_used: u64,
 }
 
 impl Receipt {
@@ -78,6 +80,7 @@ impl Encode for Receipt {
                 w.fixed(&s.cert_id);
             }
         }
+        w.u64(self.gas_used);
     }
 }
 
@@ -88,7 +91,7 @@ impl Decode for Receipt {
             height: r.u64("receipt.height")?,
             index: r.u32("receipt.index")?,
             sender: Address::decode_from(r)?,
-            code: r.string(MAX_NAME_LEN * 2, "receipt.code")?,
+            code: r.string(MAX_RECEIPT_CODE_LEN, "receipt.code")?,
             message: r.string(MAX_ERROR_MESSAGE_LEN, "receipt.message")?,
             events: decode_seq(r, MAX_EVENTS_PER_TX, "receipt.events")?,
             signer: match r.u8("receipt.signer")? {
@@ -99,6 +102,7 @@ impl Decode for Receipt {
                 }),
                 _ => return Err(CodecError::Invalid("receipt.signer tag")),
             },
+            gas_used: r.u64("receipt.gas_used")?,
         })
     }
 }

@@ -138,8 +138,9 @@ The member's key, exactly one of:
                      public key of a stored account key.
   --key NAME         the public key of account key NAME in the key store (no passphrase needed).
   --new-key OUT.key  generate a key for the member and write it encrypted to OUT.key (mode
-                     0600). SM2 and Ed25519 keys are ordinary account key files (`meridian keys
-                     import NAME --file OUT.key` stores them); P-256 keys are raw key files.
+                     0600), an ordinary account key file of any algorithm (`meridian keys
+                     import NAME --file OUT.key` stores it; on `intl` chains a P-256 key signs
+                     transactions like an Ed25519 key).
                      Its passphrase is the member's, not the CA's: --new-key-passphrase-file
                      FILE, else $MERIDIAN_NEW_KEY_PASSPHRASE, else a terminal prompt; it must
                      differ from the CA passphrase.
@@ -906,31 +907,15 @@ struct NewKey {
 
 fn generate_member_key(alg: Algorithm, name: &str, pass: &[u8]) -> Result<NewKey> {
     let mut rng = rand::rng();
-    Ok(match alg {
-        Algorithm::Sm2Sm3 | Algorithm::Ed25519 => {
-            let suite = alg.suite();
-            let key = PrivateKey::generate(suite, &mut rng);
-            NewKey {
-                file: KeyFile::seal(name, &key, pass, KdfParams::default())?,
-                public: PublicKeyInfo::from(key.public_key()),
-            }
-        }
-        Algorithm::EcdsaP256Sha256 => {
-            let key = SigningKey::generate(alg, &mut rng);
-            let public = key.public_key();
-            NewKey {
-                file: KeyFile::seal_bytes(
-                    name,
-                    alg.suite(),
-                    alg.as_str(),
-                    &public.to_bytes(),
-                    key.to_bytes().as_slice(),
-                    pass,
-                    KdfParams::default(),
-                )?,
-                public,
-            }
-        }
+    // Every member key is an account key of the key store (`meridian keys import` takes it),
+    // P-256 included: on `intl` chains it signs transactions.
+    let key = match alg {
+        Algorithm::Sm2Sm3 | Algorithm::Ed25519 => PrivateKey::generate(alg.suite(), &mut rng),
+        Algorithm::EcdsaP256Sha256 => PrivateKey::generate_p256(&mut rng),
+    };
+    Ok(NewKey {
+        file: KeyFile::seal(name, &key, pass, KdfParams::default())?,
+        public: PublicKeyInfo::from(key.public_key()),
     })
 }
 

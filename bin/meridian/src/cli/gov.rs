@@ -94,6 +94,18 @@ pub enum GovCmd {
         #[arg(long)]
         height: Option<u64>,
     },
+    /// Retire a validator whose consensus certificate has expired (or whose CA is no longer
+    /// trusted): no vote needed, any member may send it (identity.retire_validator); refused
+    /// while the certificate is valid or if fewer than 3f+1 validators would remain. Takes
+    /// effect at the next consensus epoch boundary.
+    Retire {
+        /// The validator's public key, hex (as `GET /v1/validators` lists it).
+        #[arg(long, value_name = "HEX", required_unless_present = "cert")]
+        public_key: Option<String>,
+        /// Take the key from the validator's consensus certificate instead.
+        #[arg(long, value_name = "FILE.pem", conflicts_with = "public_key")]
+        cert: Option<PathBuf>,
+    },
     /// List proposals in id order, each verified, with the next id.
     List {
         /// First proposal id.
@@ -236,6 +248,26 @@ pub enum ActionCmd {
         #[arg(long)]
         value: u64,
     },
+    /// Freeze a deployed contract (every call refused with contract.frozen) or, with
+    /// --unfreeze, lift the freeze.
+    FreezeContract {
+        /// Contract name.
+        #[arg(long)]
+        name: String,
+        /// Lift an earlier freeze instead.
+        #[arg(long)]
+        unfreeze: bool,
+    },
+    /// Approve an upgrade: the contract's creator may then switch it to the code with this
+    /// hash (`meridian contract upgrade`; the code must be uploaded).
+    ApproveUpgrade {
+        /// Contract name.
+        #[arg(long)]
+        name: String,
+        /// Hash of the new code (`meridian contract build` prints it), hex.
+        #[arg(long, value_name = "HEX")]
+        code_hash: String,
+    },
 }
 
 /// A consensus public key from hex or from a certificate, checked against the chain's suite.
@@ -276,6 +308,7 @@ fn exec(args: GovArgs) -> Result<(), ClientError> {
     match &args.cmd {
         GovCmd::Propose(p) => propose(&client, &args, p),
         GovCmd::Vote { id, choice } => vote(&client, &args, *id, *choice == Choice::Yes),
+        GovCmd::Retire { public_key, cert } => retire(&client, &args, public_key, cert),
         GovCmd::Show { id, height } => show(&client, args.node.json, *id, *height),
         GovCmd::List {
             from,
@@ -420,6 +453,19 @@ fn build_action(client: &Client, cmd: &ActionCmd) -> Result<Action, ClientError>
                 value: *value,
             }
         }
+        ActionCmd::FreezeContract { name, unfreeze } => Action::FreezeContract {
+            name: name.clone(),
+            frozen: !unfreeze,
+        },
+        ActionCmd::ApproveUpgrade { name, code_hash } => Action::ApproveContractUpgrade {
+            name: name.clone(),
+            code_hash: hex::decode(code_hash)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    ClientError::BadInput("--code-hash: 64 hex digits (32 bytes)".into())
+                })?,
+        },
     })
 }
 
@@ -511,6 +557,45 @@ fn vote(client: &Client, args: &GovArgs, id: u64, approve: bool) -> Result<(), C
             "{} voted {choice} on proposal {id}: now {status}{}",
             r.signer_org.as_deref().unwrap_or("?"),
             failure_text(outcome.as_ref())
+        );
+        println!("  tx {} in block {}", hex::encode(done.hash), r.height);
+    }
+    Ok(())
+}
+
+fn retire(
+    client: &Client,
+    args: &GovArgs,
+    public_key: &Option<String>,
+    cert: &Option<PathBuf>,
+) -> Result<(), ClientError> {
+    let public_key = validator_key(
+        client.chain()?.suite,
+        public_key.as_deref(),
+        cert.as_deref(),
+        "--public-key",
+    )?;
+    let name = signer(args)?;
+    let mut wallet = open_wallet(client, &args.keys, &name, args.expiry_blocks)?;
+    let call = meridian_identity_module::IdentityCall::RetireValidator {
+        public_key: public_key.clone(),
+    }
+    .into_call();
+    let tx = wallet.build(client, call)?;
+    let done = commit(client, args, &tx)?;
+    let r = &done.receipt;
+    if args.node.json {
+        print_json(&json!({
+            "public_key": hex::encode(&public_key),
+            "hash": hex::encode(done.hash),
+            "height": r.height,
+            "code": r.code,
+            "events": events_json(r),
+        }));
+    } else {
+        println!(
+            "validator {} retired from the next epoch",
+            hex::encode(&public_key)
         );
         println!("  tx {} in block {}", hex::encode(done.hash), r.height);
     }
@@ -669,6 +754,15 @@ pub fn describe_action(a: &Action, suite: Suite) -> String {
         Action::SetParam { name, value } => {
             format!("set chain parameter {name} to {value} from the next epoch")
         }
+        Action::FreezeContract { name, frozen: true } => format!("freeze contract {name}"),
+        Action::FreezeContract {
+            name,
+            frozen: false,
+        } => format!("unfreeze contract {name}"),
+        Action::ApproveContractUpgrade { name, code_hash } => format!(
+            "approve upgrading contract {name} to code {}",
+            hex::encode(code_hash)
+        ),
         #[allow(unreachable_patterns)]
         _ => format!("{}", action_json(a)),
     }

@@ -42,6 +42,10 @@ pub enum KeysCmd {
         /// Suite of the chain the key is for: `sm` (SM2) or `intl` (Ed25519).
         #[arg(long, default_value = "sm")]
         suite: String,
+        /// `p256`: an ECDSA P-256 key instead of the suite's default (intl chains only; for
+        /// members whose certificates are P-256, e.g. issued by a Fabric CA).
+        #[arg(long)]
+        algorithm: Option<String>,
     },
     /// List stored keys (no passphrase needed).
     List,
@@ -132,8 +136,21 @@ fn exec(args: KeysArgs) -> Result<(), ClientError> {
     let ks = args.keys.keystore()?;
     let json = args.json;
     match args.cmd {
-        KeysCmd::New { name, suite } => {
+        KeysCmd::New {
+            name,
+            suite,
+            algorithm,
+        } => {
             let suite = parse_suite(&suite)?;
+            let p256 = match algorithm.as_deref() {
+                None => false,
+                Some("p256") if suite == Suite::Intl => true,
+                Some(other) => {
+                    return Err(ClientError::BadInput(format!(
+                        "--algorithm {other:?}: only p256 is available, on intl chains"
+                    )))
+                }
+            };
             meridian_client::Keystore::check_name(&name)?;
             if ks.path(&name).exists() {
                 return Err(ClientError::KeyExists {
@@ -142,7 +159,12 @@ fn exec(args: KeysArgs) -> Result<(), ClientError> {
                 });
             }
             let pass = args.keys.passphrase("New passphrase: ", true)?;
-            let info = ks.generate(&name, suite, pass.as_bytes(), KdfParams::default())?;
+            let info = if p256 {
+                let key = meridian_crypto::PrivateKey::generate_p256(&mut rand::rng());
+                ks.add(&name, &key, pass.as_bytes(), KdfParams::default())?
+            } else {
+                ks.generate(&name, suite, pass.as_bytes(), KdfParams::default())?
+            };
             print_info(json, "created key (encrypted at rest)", &info);
         }
         KeysCmd::List => {

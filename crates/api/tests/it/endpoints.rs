@@ -307,7 +307,7 @@ fn openapi_lists_every_served_route() {
     assert_eq!(st, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
     let routes = meridian_api::routes();
-    assert!(routes.len() >= 16);
+    assert!(routes.len() >= 18);
     let documented: usize = doc["paths"]
         .as_object()
         .unwrap()
@@ -334,7 +334,8 @@ fn openapi_lists_every_served_route() {
             .replace("{symbol}", "CNY")
             .replace("{address}", &"00".repeat(20))
             .replace("{call}", "bank.transfer")
-            .replace("{id}", "1");
+            .replace("{id}", "1")
+            .replace("{name}", "counter");
         let url = format!("{}{concrete}", node.url);
         let resp = match r.method {
             meridian_api::Method::Get if r.path == "/v1/events" => {

@@ -2,6 +2,7 @@
 //! loopback socket, exercised over HTTP.
 
 mod batch;
+mod contracts;
 mod endpoints;
 mod errors;
 mod events;

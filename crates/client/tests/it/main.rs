@@ -4,6 +4,7 @@
 //! one-validator simplex would). The 4-process network with real certificates is exercised
 //! through the CLI in `bin/meridian/tests/cli.rs`.
 
+mod contracts;
 mod gov;
 mod net;
 mod sdk;

@@ -317,3 +317,91 @@ fn batch_verification_accepts_valid_and_rejects_any_bad_item() {
         );
     }
 }
+
+/// P-256 transaction keys (intl): RFC 6979 key from the RFC's vector, signatures framed in the
+/// domain like every other suite key, one canonical (low-s) signature, algorithm-tagged
+/// encodings, and a batch mixing P-256 and Ed25519.
+#[test]
+fn p256_transaction_keys() {
+    let (d1, d2, _) = domains();
+    let secret = hx("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+    let mut tagged = vec![P256_TAG];
+    tagged.extend(&secret);
+    let key = PrivateKey::from_tagged_bytes(&tagged).unwrap();
+    assert_eq!(key.suite(), Suite::Intl);
+    assert_eq!(&key.to_tagged_bytes()[..], &tagged[..]);
+    let pk = key.public_key();
+    // RFC 6979 A.2.5 public key, compressed (Uy is odd: prefix 0x03).
+    assert_eq!(
+        hex::encode(pk.as_bytes()),
+        "0360fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+    );
+    // Raw intl bytes: 33 = P-256, 32 = Ed25519; uncompressed input is normalised.
+    assert_eq!(PublicKey::from_bytes(Suite::Intl, pk.as_bytes()).unwrap(), pk);
+    let mut unc = vec![0x04];
+    unc.extend(hx("60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"));
+    unc.extend(hx("7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"));
+    assert_eq!(PublicKey::from_bytes(Suite::Intl, &unc).unwrap(), pk);
+
+    let sig = key.sign(&d1, b"transfer 10");
+    pk.verify(&d1, b"transfer 10", &sig).unwrap();
+    assert_eq!(
+        pk.verify(&d2, b"transfer 10", &sig),
+        Err(CryptoError::BadSignature),
+        "bound to the chain"
+    );
+    assert_eq!(
+        pk.verify(&d1, b"transfer 11", &sig),
+        Err(CryptoError::BadSignature)
+    );
+    // Deterministic (RFC 6979) and low-s.
+    assert_eq!(key.sign(&d1, b"transfer 10"), sig);
+    pk.verify_bytes(&d1, b"transfer 10", sig.as_bytes()).unwrap();
+    let raw = p256::ecdsa::Signature::from_slice(sig.as_bytes()).unwrap();
+    assert_eq!(raw.normalize_s(), raw);
+    let (r, s) = raw.split_scalars();
+    let high = p256::ecdsa::Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+    assert_eq!(
+        pk.verify_bytes(&d1, b"transfer 10", &high.to_bytes()),
+        Err(CryptoError::MalformedSignature),
+        "the high-s twin is not accepted"
+    );
+    // The same bytes are what the domain prescribes: plain ECDSA over the framed payload.
+    crate::verify_p256(pk.as_bytes(), &d1.signing_payload(b"transfer 10"), sig.as_bytes()).unwrap();
+
+    // Tagged and codec encodings carry the algorithm.
+    assert_eq!(pk.to_tagged_bytes()[0], P256_TAG);
+    assert_eq!(PublicKey::from_tagged_bytes(&pk.to_tagged_bytes()).unwrap(), pk);
+    assert_eq!(Signature::from_tagged_bytes(&sig.to_tagged_bytes()).unwrap(), sig);
+    assert_eq!(PublicKey::decode(pk.encode()).unwrap(), pk);
+    assert_eq!(Signature::decode(sig.encode()).unwrap(), sig);
+    let mut bad = pk.to_tagged_bytes();
+    bad.truncate(20);
+    assert!(PublicKey::from_tagged_bytes(&bad).is_err());
+
+    // A batch mixing P-256 and Ed25519 items; one bad P-256 item fails it.
+    let ed = PrivateKey::from_seed(Suite::Intl, &[5; 32]);
+    let (edpk, edsig) = (ed.public_key(), ed.sign(&d1, b"m2"));
+    fn pair<'a>(
+        pk: &'a PublicKey,
+        s: &'a Signature,
+        edpk: &'a PublicKey,
+        edsig: &'a Signature,
+    ) -> Vec<BatchItem<'a>> {
+        vec![
+            BatchItem {
+                public_key: pk,
+                msg: b"transfer 10",
+                signature: s,
+            },
+            BatchItem {
+                public_key: edpk,
+                msg: b"m2",
+                signature: edsig,
+            },
+        ]
+    }
+    assert!(verify_batch(&mut rand::rng(), &d1, &pair(&pk, &sig, &edpk, &edsig)));
+    let other = key.sign(&d1, b"other");
+    assert!(!verify_batch(&mut rand::rng(), &d1, &pair(&pk, &other, &edpk, &edsig)));
+}

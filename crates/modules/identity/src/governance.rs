@@ -97,6 +97,37 @@ pub enum Action {
     },
     /// Change one chain parameter ([`CHAIN_PARAMS`]; `epoch_blocks` is fixed at genesis).
     SetParam { name: String, value: u64 },
+    /// Freeze (calls refused) or unfreeze contract `name`.
+    FreezeContract { name: String, frozen: bool },
+    /// Allow contract `name`'s creator to switch it to the code with `code_hash`.
+    ApproveContractUpgrade { name: String, code_hash: [u8; 32] },
+}
+
+/// Longest contract name (the `contract` module's rule, repeated here because governance
+/// records its decisions before the module reads them).
+pub const MAX_CONTRACT_NAME_LEN: usize = 48;
+
+/// `identity/contract/frozen/<name>`: present while governance keeps the contract frozen.
+pub fn contract_frozen_key(name: &str) -> Vec<u8> {
+    let mut k = b"identity/contract/frozen/".to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// `identity/contract/upgrade/<name>` → the code hash governance approved for the contract.
+pub fn contract_upgrade_key(name: &str) -> Vec<u8> {
+    let mut k = b"identity/contract/upgrade/".to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn is_contract_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_CONTRACT_NAME_LEN
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Action {
@@ -161,6 +192,16 @@ impl Encode for Action {
                 w.str(name);
                 w.u64(*value);
             }
+            Action::FreezeContract { name, frozen } => {
+                w.u8(10);
+                w.str(name);
+                w.bool(*frozen);
+            }
+            Action::ApproveContractUpgrade { name, code_hash } => {
+                w.u8(11);
+                w.str(name);
+                w.fixed(code_hash);
+            }
         }
     }
 }
@@ -208,6 +249,14 @@ impl Decode for Action {
             9 => Action::SetParam {
                 name: r.string(MAX_PARAM_NAME_LEN, "action.param")?,
                 value: r.u64("action.value")?,
+            },
+            10 => Action::FreezeContract {
+                name: r.string(MAX_CONTRACT_NAME_LEN, "action.contract")?,
+                frozen: r.bool("action.frozen")?,
+            },
+            11 => Action::ApproveContractUpgrade {
+                name: r.string(MAX_CONTRACT_NAME_LEN, "action.contract")?,
+                code_hash: r.array("action.code_hash")?,
             },
             _ => return Err(CodecError::Invalid("action.kind")),
         })
@@ -438,6 +487,17 @@ fn check(
             }
             refuse_validator_revocation(ctx, ca_id, serial)?;
         }
+        Action::FreezeContract { name, .. } | Action::ApproveContractUpgrade { name, .. } => {
+            if !is_contract_name(name) {
+                return Err(err(
+                    codes::BAD_ARGS,
+                    format!("{name:?} is not a contract name"),
+                ));
+            }
+            if ctx.get(&contract_meta_key(name)).is_none() {
+                return Err(err(codes::NO_CONTRACT, format!("no contract {name}")));
+            }
+        }
         Action::AddValidator { .. }
         | Action::RemoveValidator { .. }
         | Action::ReplaceValidator { .. }
@@ -582,6 +642,17 @@ fn check_candidate(
     {
         return Err(invariant(format!("a validator is already named {name:?}")));
     }
+    check_consensus_cert(ctx, suite, orgs, key)
+}
+
+/// `key` holds, at this block's time, a registered, valid, unrevoked `consensus` certificate
+/// of a member organisation's trusted CA.
+fn check_consensus_cert(
+    ctx: &TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    orgs: &OrgList,
+    key: &[u8],
+) -> Result<(), ModuleError> {
     let member = ctx
         .get(&member_key(&ctx.address_of(key)))
         .ok_or_else(|| invariant("no member certificate is registered for this key"))
@@ -723,6 +794,26 @@ fn apply(
                 ctx.height.to_be_bytes().to_vec(),
             )?;
         }
+        Action::FreezeContract { name, frozen } => {
+            if *frozen {
+                ctx.set(contract_frozen_key(name), vec![1])?;
+            } else {
+                ctx.delete(contract_frozen_key(name))?;
+            }
+            let ev = IdentityEvent::ContractFrozen {
+                name: name.clone(),
+                frozen: *frozen,
+            };
+            ctx.emit(ev.kind(), ev.encode())?;
+        }
+        Action::ApproveContractUpgrade { name, code_hash } => {
+            ctx.set(contract_upgrade_key(name), code_hash.to_vec())?;
+            let ev = IdentityEvent::ContractUpgradeApproved {
+                name: name.clone(),
+                code_hash: *code_hash,
+            };
+            ctx.emit(ev.kind(), ev.encode())?;
+        }
         Action::AddValidator { .. }
         | Action::RemoveValidator { .. }
         | Action::ReplaceValidator { .. }
@@ -745,6 +836,39 @@ fn apply_chain_change(ctx: &mut TxContext<'_>, change: ChainChange) -> Result<()
     }
     ctx.set(CHAIN_CONFIG_KEY.to_vec(), change.config.encode())?;
     ctx.emit(change.event.kind(), change.event.encode())
+}
+
+/// `identity.retire_validator`: removes a validator whose consensus certificate is no longer
+/// valid at this block's time (expired, its CA no longer trusted, its organisation gone) —
+/// certificates expire on their own, and an expired key must not keep signing counted votes.
+/// Any member may send it (policy `identity.retire_validator`); it succeeds only if the
+/// certificate really fails and the set still meets `3f+1` without the validator. Takes effect
+/// at the next epoch boundary like every validator change; emits `validator_removed`.
+pub(crate) fn retire_validator(
+    ctx: &mut TxContext<'_>,
+    suite: meridian_crypto::Suite,
+    public_key: Vec<u8>,
+) -> Result<(), ModuleError> {
+    let set = load_validators(ctx)?;
+    if !set.contains_key(&public_key) {
+        return Err(invariant("this key is not a current validator"));
+    }
+    let orgs = load_orgs(ctx)?;
+    if check_consensus_cert(ctx, suite, &orgs, &public_key).is_ok() {
+        return Err(err(
+            codes::CERT_STILL_VALID,
+            "this validator's consensus certificate is valid; remove it by proposal instead",
+        ));
+    }
+    let change = chain_change(ctx, suite, &orgs, &Action::RemoveValidator { public_key })?;
+    apply_chain_change(ctx, change)
+}
+
+/// `contract/meta/<name>`: the `contract` module's record of a deployed contract.
+fn contract_meta_key(name: &str) -> Vec<u8> {
+    let mut k = b"contract/meta/".to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
 }
 
 /// `identity.propose`.

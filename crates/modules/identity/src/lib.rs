@@ -42,7 +42,9 @@ use meridian_types::{
 };
 
 pub use access::IdentityAccess;
-pub use governance::{Action, Proposal, Status, Threshold};
+pub use governance::{
+    contract_frozen_key, contract_upgrade_key, Action, Proposal, Status, Threshold,
+};
 pub use records::*;
 
 /// Module name and key prefix.
@@ -67,9 +69,13 @@ pub mod codes {
     pub const PROPOSAL_EXPIRED: &str = "identity.proposal_expired";
     pub const ORG_EXISTS: &str = "identity.org_exists";
     pub const NO_ORG: &str = "identity.no_org";
+    /// A contract action names a contract that is not deployed.
+    pub const NO_CONTRACT: &str = "identity.no_contract";
     /// The change would break a chain invariant (no approvals needed, no organisation left,
     /// a validator without a valid certificate, admins locked out of governance).
     pub const INVARIANT: &str = "identity.invariant";
+    /// `retire_validator` on a validator whose consensus certificate is still valid.
+    pub const CERT_STILL_VALID: &str = "identity.cert_still_valid";
     /// A stored record does not decode (never expected; the transaction fails).
     pub const CORRUPT: &str = "identity.corrupt";
 }
@@ -89,6 +95,9 @@ pub enum IdentityCall {
     },
     /// Approve or reject proposal `id` for the signer's organisation.
     Vote { id: u64, approve: bool },
+    /// Remove a validator whose consensus certificate has stopped being valid (expired, CA
+    /// no longer trusted); refused while the certificate is valid.
+    RetireValidator { public_key: Vec<u8> },
 }
 
 impl IdentityCall {
@@ -98,6 +107,7 @@ impl IdentityCall {
             IdentityCall::Revoke { .. } => "revoke",
             IdentityCall::Propose { .. } => "propose",
             IdentityCall::Vote { .. } => "vote",
+            IdentityCall::RetireValidator { .. } => "retire_validator",
         }
     }
 
@@ -123,6 +133,7 @@ impl IdentityCall {
                 w.u64(*id);
                 w.bool(*approve);
             }
+            IdentityCall::RetireValidator { public_key } => w.bytes(public_key),
         }
         Call {
             module: MODULE.into(),
@@ -155,6 +166,11 @@ impl IdentityCall {
             "vote" => IdentityCall::Vote {
                 id: r.u64("vote.id").map_err(bad)?,
                 approve: r.bool("vote.approve").map_err(bad)?,
+            },
+            "retire_validator" => IdentityCall::RetireValidator {
+                public_key: r
+                    .bytes(meridian_types::MAX_PUBLIC_KEY_LEN, "retire.public_key")
+                    .map_err(bad)?,
             },
             other => {
                 return Err(ModuleError::new(
@@ -222,10 +238,18 @@ pub enum IdentityEvent {
         name: String,
         value: u64,
     },
+    ContractFrozen {
+        name: String,
+        frozen: bool,
+    },
+    ContractUpgradeApproved {
+        name: String,
+        code_hash: [u8; 32],
+    },
 }
 
 /// Every identity event kind, as [`IdentityEvent::kind`] names it.
-pub const EVENT_KINDS: [&str; 11] = [
+pub const EVENT_KINDS: [&str; 13] = [
     "member_registered",
     "cert_revoked",
     "proposal_created",
@@ -237,6 +261,8 @@ pub const EVENT_KINDS: [&str; 11] = [
     "validator_removed",
     "validator_replaced",
     "param_set",
+    "contract_frozen",
+    "contract_upgrade_approved",
 ];
 
 impl IdentityEvent {
@@ -253,6 +279,8 @@ impl IdentityEvent {
             IdentityEvent::ValidatorRemoved { .. } => "validator_removed",
             IdentityEvent::ValidatorReplaced { .. } => "validator_replaced",
             IdentityEvent::ParamSet { .. } => "param_set",
+            IdentityEvent::ContractFrozen { .. } => "contract_frozen",
+            IdentityEvent::ContractUpgradeApproved { .. } => "contract_upgrade_approved",
         }
     }
 }
@@ -311,6 +339,14 @@ impl Encode for IdentityEvent {
             IdentityEvent::ParamSet { name, value } => {
                 w.str(name);
                 w.u64(*value);
+            }
+            IdentityEvent::ContractFrozen { name, frozen } => {
+                w.str(name);
+                w.bool(*frozen);
+            }
+            IdentityEvent::ContractUpgradeApproved { name, code_hash } => {
+                w.str(name);
+                w.fixed(code_hash);
             }
         }
     }
@@ -375,6 +411,14 @@ pub fn decode_event(kind: &str, data: &[u8]) -> Option<IdentityEvent> {
         "param_set" => IdentityEvent::ParamSet {
             name: r.string(governance::MAX_PARAM_NAME_LEN, "name").ok()?,
             value: r.u64("value").ok()?,
+        },
+        "contract_frozen" => IdentityEvent::ContractFrozen {
+            name: r.string(governance::MAX_CONTRACT_NAME_LEN, "name").ok()?,
+            frozen: r.bool("frozen").ok()?,
+        },
+        "contract_upgrade_approved" => IdentityEvent::ContractUpgradeApproved {
+            name: r.string(governance::MAX_CONTRACT_NAME_LEN, "name").ok()?,
+            code_hash: r.array("code_hash").ok()?,
         },
         _ => return None,
     };
@@ -514,6 +558,9 @@ impl Module for IdentityModule {
                 deadline_blocks,
             } => governance::propose(ctx, self.suite, action, threshold, deadline_blocks),
             IdentityCall::Vote { id, approve } => governance::vote(ctx, self.suite, id, approve),
+            IdentityCall::RetireValidator { public_key } => {
+                governance::retire_validator(ctx, self.suite, public_key)
+            }
         }
     }
 }

@@ -226,10 +226,20 @@ pub fn default_policies() -> Vec<(String, Vec<String>)> {
         p("identity.revoke", &["admin"]),
         p("identity.propose", &["admin"]),
         p("identity.vote", &["admin"]),
+        p(
+            "identity.retire_validator",
+            &["admin", "consensus", "member"],
+        ),
         p("bank.create_asset", &["admin", "member"]),
         p("bank.mint", &["admin", "member"]),
         p("bank.*", &["admin", "member", "client"]),
         p("notary.register", &["admin", "member", "client"]),
+        // Contracts: members deploy (and upload code, and carry out approved upgrades);
+        // clients call.
+        p("contract.upload", &["admin", "member"]),
+        p("contract.deploy", &["admin", "member"]),
+        p("contract.upgrade", &["admin", "member"]),
+        p("contract.*", &["admin", "member", "client"]),
     ]
 }
 

@@ -52,6 +52,9 @@ impl StateRead for Mem {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.0.get(key).cloned()
     }
+    fn range(&self, start: &[u8], end: &[u8], limit: usize, desc: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
+        StateRead::range(&self.0, start, end, limit, desc)
+    }
 }
 
 const T0: u64 = 1_800_000_000; // genesis time, unix secs
@@ -1264,6 +1267,14 @@ fn every_event_kind_is_listed_and_round_trips() {
             name: "fault_tolerance".into(),
             value: 0,
         },
+        IdentityEvent::ContractFrozen {
+            name: "dcep".into(),
+            frozen: true,
+        },
+        IdentityEvent::ContractUpgradeApproved {
+            name: "dcep".into(),
+            code_hash: [8; 32],
+        },
     ];
     let kinds: Vec<&str> = all.iter().map(IdentityEvent::kind).collect();
     assert_eq!(kinds, EVENT_KINDS);
@@ -1282,4 +1293,105 @@ fn every_event_kind_is_listed_and_round_trips() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Certificates expire on their own: once a validator's consensus certificate has expired, any
+/// member may retire it (effective at the next epoch boundary, like every set change) — but not
+/// while the certificate is valid, and never below 3f+1.
+#[test]
+fn a_validator_whose_certificate_expired_is_retired_by_any_member() {
+    let mut w = World::with_validators(5);
+    let carol = key(6);
+    let cert = issue(&w.ca1, &carol, "carol", Role::Member, 20, 3 * 365);
+    let reg = IdentityCall::Register {
+        cert: cert.to_der(),
+    }
+    .into_call();
+    assert_eq!(w.send(&carol, reg, T0 + 5), "ok");
+    let retire = |k: &PrivateKey| {
+        IdentityCall::RetireValidator {
+            public_key: pk(k),
+        }
+        .into_call()
+    };
+    assert_eq!(
+        w.send(&carol, retire(&vkey(0)), T0 + 10),
+        "identity.cert_still_valid"
+    );
+    assert_eq!(
+        w.send(&carol, retire(&key(9)), T0 + 11),
+        "identity.invariant",
+        "not a validator"
+    );
+    assert_eq!(validators(&w).len(), 5);
+    // A year and a day later every validator's one-year certificate has expired.
+    let later = T0 + 366 * 86_400;
+    assert_eq!(w.send(&carol, retire(&vkey(0)), later), "ok");
+    assert!(w.events.contains(&IdentityEvent::ValidatorRemoved {
+        public_key: pk(&vkey(0))
+    }));
+    assert_eq!(
+        keys_of(&validators(&w)),
+        vec![pk(&vkey(1)), pk(&vkey(2)), pk(&vkey(3)), pk(&vkey(4))]
+    );
+    // Four validators tolerating one fault cannot lose one, expired or not.
+    assert_eq!(
+        w.send(&carol, retire(&vkey(1)), later + 1),
+        "identity.invariant"
+    );
+    assert_eq!(validators(&w).len(), 4);
+    // The call decodes strictly.
+    let mut call = retire(&vkey(1));
+    call.args.push(0);
+    assert!(IdentityCall::decode("retire_validator", &call.args).is_err());
+}
+
+/// Contracts are frozen, unfrozen and upgraded only by vote; the decisions land in the
+/// identity module's own keys, which the contract module reads.
+#[test]
+fn contracts_are_frozen_and_upgrades_approved_by_vote() {
+    let mut w = World::new();
+    let freeze = |frozen| Action::FreezeContract {
+        name: "dcep".into(),
+        frozen,
+    };
+    assert_eq!(
+        w.open(freeze(true), T0 + 1).0,
+        "identity.no_contract",
+        "only deployed contracts"
+    );
+    let bad = Action::FreezeContract {
+        name: "Bad-Name".into(),
+        frozen: true,
+    };
+    assert_eq!(w.open(bad, T0 + 2).0, "identity.bad_args");
+    // What the contract module writes when `dcep` is deployed.
+    w.state.0.insert(b"contract/meta/dcep".to_vec(), vec![0]);
+    let id = w.pass(freeze(true), T0 + 10);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    assert!(w.events.contains(&IdentityEvent::ContractFrozen {
+        name: "dcep".into(),
+        frozen: true
+    }));
+    assert!(w.state.get(&contract_frozen_key("dcep")).is_some());
+    w.pass(freeze(false), T0 + 20);
+    assert!(w.state.get(&contract_frozen_key("dcep")).is_none());
+    let approve = Action::ApproveContractUpgrade {
+        name: "dcep".into(),
+        code_hash: [9; 32],
+    };
+    // A non-admin cannot propose it.
+    assert_eq!(
+        w.send(&key(2), propose(approve.clone(), Threshold::Majority, 10), T0 + 25),
+        "auth.denied"
+    );
+    w.pass(approve.clone(), T0 + 30);
+    assert_eq!(
+        w.state.get(&contract_upgrade_key("dcep")),
+        Some(vec![9; 32])
+    );
+    // The wire tags are frozen.
+    assert_eq!(freeze(true).encode()[0], 10);
+    assert_eq!(approve.encode()[0], 11);
+    assert_eq!(meridian_types::decode_exact::<Action>(&approve.encode()).unwrap(), approve);
 }

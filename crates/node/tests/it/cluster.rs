@@ -46,7 +46,7 @@ impl Suite for Sm {
     fn signer(key: &PrivateKey) -> meridian_crypto::sm2dsa::PrivateKey {
         match key {
             PrivateKey::Sm2(k) => k.clone(),
-            PrivateKey::Ed25519(_) => unreachable!("sm suite"),
+            _ => unreachable!("sm suite: node keys are SM2"),
         }
     }
 }
@@ -59,7 +59,7 @@ impl Suite for Intl {
     fn signer(key: &PrivateKey) -> commonware_cryptography::ed25519::PrivateKey {
         match key {
             PrivateKey::Ed25519(k) => k.clone(),
-            PrivateKey::Sm2(_) => unreachable!("intl suite"),
+            _ => unreachable!("intl suite: node keys are Ed25519"),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod common;
 mod durability;
+mod ordered;
 mod pipeline;
 mod proofs;
 mod props;
