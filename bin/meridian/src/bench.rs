@@ -7,6 +7,13 @@
 //! verification rate for the chain's suite to put the result against the verify ceiling
 //! (`cores × verify rate ÷ validators`: every validator verifies every signature once).
 //! Prints a summary and writes a JSON report with the full conditions.
+//!
+//! `--workload counter|token` loads a contract instead (issue 5's "contract calls per
+//! second"): the bench deploys the example contract (built from the workspace, or `--wasm`),
+//! then every pre-signed transaction is a contract call — `counter`: everyone increments one
+//! counter (every call conflicts with every other); `token`: each sender transfers 1 token to
+//! the next (no conflicts but the sender's own). After the run it reads a sample of receipts
+//! and reports how many calls failed.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -54,11 +61,25 @@ pub struct BenchArgs {
     /// Seconds to wait for stragglers after the window.
     #[arg(long, default_value_t = 30)]
     pub drain: u64,
+    /// What to send: `transfer` (bank transfers), `counter` or `token` (contract calls).
+    #[arg(long, default_value = "transfer", value_parser = ["transfer", "counter", "token"])]
+    pub workload: String,
+    /// Contract code for the contract workloads [default: build the workspace example].
+    #[arg(long, value_name = "FILE.wasm")]
+    pub wasm: Option<PathBuf>,
+    /// Fuel limit of each contract call.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub fuel: u64,
 }
 
 #[derive(Serialize, Debug)]
 pub struct Report {
     pub commit: String,
+    pub workload: String,
+    /// Contract calls among a sample of committed transactions that failed (0 for transfers).
+    pub sampled_receipts: usize,
+    pub sampled_failures: usize,
+    pub gas_used_p50: u64,
     pub cores: usize,
     pub cpu: String,
     pub suite: String,
@@ -245,27 +266,40 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     }
 
     let total = (args.rate * args.duration) as usize;
-    eprintln!("bench: pre-signing {total} transfers");
+    let contract = match args.workload.as_str() {
+        "transfer" => None,
+        w => Some(deploy_workload(
+            &agent, args, w, &issuer, &chain, &hash, &senders, &addrs,
+        )?),
+    };
+    eprintln!("bench: pre-signing {total} {} transactions", args.workload);
     let per_sender = total.div_ceil(args.accounts);
     let mut txs: Vec<(usize, Vec<u8>, Hash32)> = Vec::with_capacity(total);
+    // Senders' first nonce: the token workload used nonce 0 for a warm-up in setup.
+    let base_nonce = u64::from(args.workload == "token");
     'outer: for n in 0..per_sender {
         for (i, k) in senders.iter().enumerate() {
             if txs.len() == total {
                 break 'outer;
             }
             let to = addrs[(i + 1) % addrs.len()];
-            let tx = sign_tx(
-                k,
-                &chain,
-                n as u64,
-                expiry,
-                BankCall::Transfer {
+            let call = match (&contract, args.workload.as_str()) {
+                (Some(name), "counter") => {
+                    contract_call(name, r#"{"increment":{"by":1}}"#, args.fuel)
+                }
+                (Some(name), _) => contract_call(
+                    name,
+                    &format!(r#"{{"transfer":{{"recipient":"{to}","amount":"1"}}}}"#),
+                    args.fuel,
+                ),
+                (None, _) => BankCall::Transfer {
                     symbol: symbol.clone(),
                     to,
                     amount: 1,
                 }
                 .into_call(),
-            );
+            };
+            let tx = sign_tx(k, &chain, base_nonce + n as u64, expiry, call);
             let h = tx.hash(&hash);
             // Whole requests go to one node, round-robin over the nodes.
             let node = (txs.len() / args.batch.max(1) as usize) % args.nodes.len();
@@ -421,8 +455,14 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         .map(|n| n.get())
         .unwrap_or(1);
     let ceiling = cores as f64 * verify / validators.max(1) as f64;
+    let (sampled_receipts, sampled_failures, gas_used_p50) =
+        sample_receipts(&agent, &args.nodes[0], &txs, &committed_at);
     Ok(Report {
         commit: git_commit(),
+        workload: args.workload.clone(),
+        sampled_receipts,
+        sampled_failures,
+        gas_used_p50,
         cores,
         cpu: cpu_model(),
         suite: suite.to_string(),
@@ -454,6 +494,163 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     })
 }
 
+fn contract_call(name: &str, msg: &str, fuel: u64) -> meridian_types::Call {
+    meridian_contract::ContractCall::Call {
+        name: name.to_string(),
+        msg: msg.as_bytes().to_vec(),
+        fuel,
+    }
+    .into_call()
+}
+
+/// Deploys the workload's contract under a fresh name (uploading its code in parts, signed by
+/// the issuer after its funding nonces) and, for `token`, gives every sender tokens. Returns
+/// the contract's name.
+#[allow(clippy::too_many_arguments)]
+fn deploy_workload(
+    agent: &ureq::Agent,
+    args: &BenchArgs,
+    workload: &str,
+    issuer: &PrivateKey,
+    chain: &ChainId,
+    hash: &ChainHash,
+    senders: &[PrivateKey],
+    addrs: &[Address],
+) -> Result<String> {
+    let code = match &args.wasm {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        None => meridian_wasm_build::example(&format!("contract-{workload}")),
+    };
+    let node = &args.nodes[0];
+    let mut nonce = 1 + args.accounts as u64;
+    let mut send = |call: meridian_types::Call| -> Result<()> {
+        let tx = sign_tx(issuer, chain, nonce, u64::MAX, call);
+        nonce += 1;
+        post_tx(agent, node, &tx.encode(), true)
+    };
+    let code_hash = meridian_types::HashFn::hash(hash, &code);
+    for (i, part) in code.chunks(meridian_contract::MAX_PART_LEN).enumerate() {
+        send(
+            meridian_contract::ContractCall::Upload {
+                code_hash,
+                total: code.len() as u32,
+                offset: (i * meridian_contract::MAX_PART_LEN) as u32,
+                bytes: part.to_vec(),
+            }
+            .into_call(),
+        )?;
+    }
+    let name = format!("bench_{workload}_{}", rand::random::<u32>());
+    let issuer_addr = Address::from_public_key(hash, issuer.public_key().as_bytes());
+    let init = match workload {
+        "counter" => r#"{"start":0}"#.to_string(),
+        _ => format!(
+            r#"{{"name":"Bench Token","symbol":"BENCH","decimals":0,"initial_balances":[{{"address":"{issuer_addr}","amount":"{}"}}]}}"#,
+            u64::MAX
+        ),
+    };
+    send(
+        meridian_contract::ContractCall::Deploy {
+            name: name.clone(),
+            code_hash,
+            msg: init.into_bytes(),
+            fuel: args.fuel.max(50_000_000),
+            allow_reentry: false,
+        }
+        .into_call(),
+    )?;
+    if workload == "token" {
+        // The issuer pays everyone in rounds (its own nonces).
+        eprintln!("bench: giving {} accounts tokens", addrs.len());
+        let raws: Vec<Vec<u8>> = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                sign_tx(
+                    issuer,
+                    chain,
+                    nonce + i as u64,
+                    u64::MAX,
+                    contract_call(
+                        &name,
+                        &format!(r#"{{"transfer":{{"recipient":"{a}","amount":"1000000000"}}}}"#),
+                        args.fuel,
+                    ),
+                )
+                .encode()
+            })
+            .collect();
+        for round in raws.chunks(256) {
+            let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
+            let refused = post_batch(agent, node, rest)?;
+            if refused > 0 {
+                bail!("{refused} token funding transactions refused");
+            }
+            post_tx(agent, node, last, true)?;
+        }
+        // Every sender's nonce 0: one warm-up transfer to itself, so the timed calls all
+        // find a funded, touched account.
+        let warm: Vec<Vec<u8>> = senders
+            .iter()
+            .zip(addrs)
+            .map(|(k, a)| {
+                sign_tx(
+                    k,
+                    chain,
+                    0,
+                    u64::MAX,
+                    contract_call(
+                        &name,
+                        &format!(r#"{{"transfer":{{"recipient":"{a}","amount":"1"}}}}"#),
+                        args.fuel,
+                    ),
+                )
+                .encode()
+            })
+            .collect();
+        for round in warm.chunks(256) {
+            let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
+            post_batch(agent, node, rest)?;
+            post_tx(agent, node, last, true)?;
+        }
+    }
+    eprintln!("bench: deployed contract {name} ({} bytes)", code.len());
+    Ok(name)
+}
+
+/// Reads up to 64 receipts of committed transactions: how many failed, median gas.
+fn sample_receipts(
+    agent: &ureq::Agent,
+    node: &str,
+    txs: &[(usize, Vec<u8>, Hash32)],
+    committed_at: &Mutex<Vec<Option<f64>>>,
+) -> (usize, usize, u64) {
+    let done: Vec<usize> = match committed_at.lock() {
+        Ok(c) => c
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.map(|_| i))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let step = (done.len() / 64).max(1);
+    let (mut n, mut failed, mut gas) = (0, 0, Vec::new());
+    for &i in done.iter().step_by(step).take(64) {
+        let url = format!("{node}/v1/txs/{}", hex::encode(txs[i].2));
+        if let Ok(v) = get_json(agent, &url) {
+            n += 1;
+            if v["receipt"]["code"] != "ok" {
+                failed += 1;
+            }
+            gas.push(v["receipt"]["gas_used"].as_u64().unwrap_or(0));
+        }
+    }
+    gas.sort_unstable();
+    (n, failed, gas.get(gas.len() / 2).copied().unwrap_or(0))
+}
+
 /// Runs the bench, prints the summary and writes the report.
 pub fn run_and_report(args: &BenchArgs) -> Result<()> {
     let r = run(args)?;
@@ -461,6 +658,12 @@ pub fn run_and_report(args: &BenchArgs) -> Result<()> {
         "committed {} of {} ({} rejected) in {} s window: {:.0} tx/s sustained; latency p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
         r.committed, r.submitted, r.rejected, r.duration_s, r.committed_tps, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_p99
     );
+    if r.workload != "transfer" {
+        println!(
+            "workload {}: {} of {} sampled receipts failed; median gas_used {}",
+            r.workload, r.sampled_failures, r.sampled_receipts, r.gas_used_p50
+        );
+    }
     println!(
         "verify ceiling on this machine: {} cores x {:.0} {} verifies/s / {} validators = {:.0} tx/s; reached {:.0}%",
         r.cores, r.verify_per_sec_one_core, r.suite, r.validators, r.verify_ceiling_tps, r.fraction_of_ceiling * 100.0

@@ -48,6 +48,9 @@ enum Command {
     /// trusting a CA, a policy change, a revocation, a validator-set or chain-parameter
     /// change; vote; show and list proposals.
     Gov(cli::gov::GovArgs),
+    /// WebAssembly contracts: scaffold a crate (new), build it to wasm, deploy, call, query,
+    /// show (verified) and upgrade.
+    Contract(cli::contract::ContractArgs),
     /// Show a node's chain id, suite, height and state root.
     Status(cli::status::StatusArgs),
     /// Run one validator until SIGINT/SIGTERM.
@@ -87,6 +90,7 @@ fn main() -> Result<()> {
         Command::Tx(args) => cli::tx::run(args),
         Command::Query(args) => cli::query::run(args),
         Command::Gov(args) => cli::gov::run(args),
+        Command::Contract(args) => cli::contract::run(args),
         Command::Status(args) => cli::status::run(args),
     }
 }

@@ -67,6 +67,7 @@ pub fn run(path: &Path) -> Result<()> {
             max_per_sender: cfg.limits.mempool_max_per_sender,
             ..MempoolConfig::default()
         },
+        ..LedgerConfig::default()
     };
     let ledger = Arc::new(
         Ledger::open(&cfg.data_dir.join("ledger"), &genesis, ledger_cfg)

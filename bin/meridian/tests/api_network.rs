@@ -9,7 +9,8 @@
 //!   asset, notary record and validator set (JMT proofs against the header's state root),
 //!   binary and JSON batches, blocks, headers, status, peers (all connected), Prometheus
 //!   metrics and `/v1/events` (live block and receipt events, resumed by `Last-Event-ID` and
-//!   replayed by `from_height`).
+//!   replayed by `from_height`), and a contract (the counter example, uploaded in parts,
+//!   deployed, its record proven, queried).
 //! * `every_error_code`: every code of `meridian_api::ERROR_CODES` provoked by real requests,
 //!   except those in [`NOT_PROVOKED`] (each with its reason): the status is
 //!   `status_of(code)`, the body exactly `{code, message}`, and the code is one the
@@ -134,6 +135,9 @@ const BAD_GETS: &[(&str, &str)] = &[
     ("api.bad_query",    "/v1/events?blocks=maybe"),
     ("api.bad_filter",   "/v1/events?module=Bank!"),
     ("api.bad_filter",   "/v1/events?kind={17}"),
+    ("contract.not_found", "/v1/contracts/nobody"),
+    ("contract.bad_name",  "/v1/contracts/No-Name"),
+    ("api.not_found",    "/v1/contracts/nobody?height=999999999"),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1449,6 +1453,54 @@ fn every_endpoint() {
     assert_eq!(m.id, event.id);
     assert_eq!(m.data, event.data);
     drop(replay);
+
+    // A contract: the counter example uploaded in parts (async, in nonce order) and deployed
+    // through node 0; its record proven from node 1 against node 2's header; queried on
+    // node 2.
+    let code = meridian_wasm_build::example("contract-counter");
+    let dave = fresh_key();
+    let code_hash = ChainHash(SUITE).hash(&code);
+    let part_len = meridian_contract::MAX_PART_LEN;
+    let parts: Vec<&[u8]> = code.chunks(part_len).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let call = meridian_contract::ContractCall::Upload {
+            code_hash,
+            total: code.len() as u32,
+            offset: (i * part_len) as u32,
+            bytes: part.to_vec(),
+        };
+        let a = n0.submit(&sign(&dave, i as u64, call.into_call()));
+        assert_eq!(a.status, 200, "upload part {i}: {}", a.text);
+    }
+    let deploy = meridian_contract::ContractCall::Deploy {
+        name: "counter".into(),
+        code_hash,
+        msg: br#"{"start": 5}"#.to_vec(),
+        fuel: 100_000_000,
+        allow_reentry: false,
+    };
+    let deploy = sign(&dave, parts.len() as u64, deploy.into_call());
+    let r = c.post_json(n0, commit, &submit_body(&deploy));
+    assert_eq!(r["receipt"]["code"], "ok", "{r}");
+    assert!(r["receipt"]["gas_used"].as_u64().unwrap() > 0, "{r}");
+    let deployed_at = r["receipt"]["height"].as_u64().unwrap();
+    n1.wait_height(deployed_at);
+    let info = c.get(n1, "/v1/contracts/counter");
+    assert_eq!(info["contract"]["code_hash"], hex::encode(code_hash));
+    assert_eq!(info["contract"]["creator"], address(&dave).to_string());
+    assert_eq!(info["contract"]["deployed_height"], deployed_at);
+    assert_eq!(info["contract"]["frozen"], false);
+    assert!(verify_state(&info, n2).is_some());
+    n2.wait_height(deployed_at);
+    let q = c.post_json(
+        n2,
+        "/v1/contracts/counter/query",
+        &json!({"msg": {"get": {}}}),
+    );
+    assert_eq!(q["result"]["count"], 5, "{q}");
+    assert_eq!(q["result"]["creator"], address(&dave).to_string());
+    assert!(q["height"].as_u64().unwrap() >= deployed_at);
+    assert!(q["gas_used"].as_u64().unwrap() > 0);
 
     // Metrics: Prometheus text of every node but the rate-limited one.
     for n in [n0, n1, n2] {

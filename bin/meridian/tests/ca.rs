@@ -318,43 +318,36 @@ fn lifecycle(alg: &str) {
         std::fs::read(admin["cert"].as_str().unwrap()).unwrap()
     );
 
-    // The member key: encrypted under the member's passphrase, 0600, no plaintext. SM2 and
-    // Ed25519 keys are account key files the key store imports; P-256 keys are raw files.
+    // The member key: encrypted under the member's passphrase, 0600, no plaintext; an account
+    // key file the key store imports, whatever the algorithm (a P-256 key signs transactions
+    // on intl chains).
     #[cfg(unix)]
     assert_private(&client_key);
-    if alg == "p256" {
-        let kf = meridian_client::KeyFile::read_bytes(&client_key).unwrap();
-        let secret = kf.open_bytes(&client_key, MEMBER_PASS.as_bytes()).unwrap();
-        assert!(kf.open_bytes(&client_key, CA_PASS.as_bytes()).is_err());
-        assert_no_plaintext(&client_key, &secret);
-        let key = meridian_identity::SigningKey::from_bytes(
-            meridian_identity::Algorithm::EcdsaP256Sha256,
-            &secret,
-        )
-        .unwrap();
-        assert_eq!(hex::encode(key.public_key().to_bytes()), client_hex);
-    } else {
-        let kf = meridian_client::KeyFile::read(&client_key).unwrap();
-        let key = kf.open(&client_key, MEMBER_PASS.as_bytes()).unwrap();
-        assert_no_plaintext(&client_key, key.to_bytes().as_slice());
-        assert_no_plaintext(&client_key, &key.to_tagged_bytes());
-        assert_eq!(kf.public_key, client_hex);
-        // Usable as the member's account key.
-        let o = env.raw(
-            &[
-                "keys",
-                "import",
-                "client1",
-                "--file",
-                s(&client_key),
-                "--json",
-            ],
-            &[("MERIDIAN_PASSPHRASE", MEMBER_PASS)],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let shown = env.json(&["keys", "show", "client1"]);
-        assert_eq!(shown["public_key"], client_hex);
-    }
+    let kf = meridian_client::KeyFile::read(&client_key).unwrap();
+    let key = kf.open(&client_key, MEMBER_PASS.as_bytes()).unwrap();
+    assert!(kf.open(&client_key, CA_PASS.as_bytes()).is_err());
+    assert_no_plaintext(&client_key, key.to_bytes().as_slice());
+    assert_no_plaintext(&client_key, &key.to_tagged_bytes());
+    assert_eq!(kf.public_key, client_hex);
+    assert_eq!(
+        matches!(key, meridian_crypto::PrivateKey::P256(_)),
+        alg == "p256"
+    );
+    // Usable as the member's account key.
+    let o = env.raw(
+        &[
+            "keys",
+            "import",
+            "client1",
+            "--file",
+            s(&client_key),
+            "--json",
+        ],
+        &[("MERIDIAN_PASSPHRASE", MEMBER_PASS)],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let shown = env.json(&["keys", "show", "client1"]);
+    assert_eq!(shown["public_key"], client_hex);
 
     // --- show
     for (pem, want, role, name) in [

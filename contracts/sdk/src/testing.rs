@@ -14,8 +14,8 @@
 //!   (`contract.not_found`), missing entry point (`contract.bad_code`);
 //! * return / error data ≤ 64 KiB (`contract.return_too_large`); error codes must be
 //!   `[a-z0-9_]{1,48}` (`contract.bad_error`); contract errors read `<contract>.<code>`;
-//! * events: kind 1..=32 bytes of `[a-z0-9_]` (`contract.bad_event`) and, stricter than the
-//!   chain today, `<contract>.<kind>` ≤ 32 bytes (the receipt codec's bound on event kinds);
+//! * events: kind 1..=32 bytes of `[a-z0-9_]` (`contract.bad_event`; receipts carry
+//!   `<contract>.<kind>`, at most 48 + 1 + 32 bytes);
 //!   ≤ 64 per top-level call and ≤ 4 KiB data (`tx.too_many_events`);
 //! * bank transfers: positive amount (`bank.invalid_amount`), known asset
 //!   (`bank.unknown_asset`), sufficient balance (`bank.insufficient_balance`);
@@ -587,19 +587,12 @@ pub(crate) mod host {
                     "an event kind is 1..=32 bytes of [a-z0-9_]",
                 ));
             }
-            let full = format!("{}.{kind}", s.frame().contract);
-            if full.len() > MAX_EVENT_KIND_LEN {
-                // Stricter than the contract module: receipts decode kinds of ≤ 32 bytes.
-                return Err(CallError::new(
-                    "contract.bad_event",
-                    format!("event kind {full:?} is over the receipt's {MAX_EVENT_KIND_LEN} bytes"),
-                ));
-            }
             if s.world.events.len() - s.tx_event_base >= MAX_EVENTS_PER_TX
                 || data.len() > MAX_EVENT_DATA_LEN
             {
                 return Err(CallError::new("tx.too_many_events", "event limit exceeded"));
             }
+            let full = format!("{}.{kind}", s.frame().contract);
             s.world.events.push(MockEvent {
                 module: "contract".into(),
                 kind: full,

@@ -398,8 +398,8 @@ fn events_are_recorded_and_bounded() {
     )
     .unwrap_err();
     assert_eq!(e.code, "tx.too_many_events");
-    // Kind: [a-z0-9_], and `probe.` + kind must fit the receipt's 32-byte kind.
-    for bad in ["", "Ping", "a.b", &"k".repeat(27)] {
+    // Kind: 1..=32 bytes of [a-z0-9_] (the receipt carries `probe.<kind>`).
+    for bad in ["", "Ping", "a.b", &"k".repeat(33)] {
         let e = exec(
             &mut h,
             json!({ "emit": { "kind": bad, "count": 1, "size": 0 } }),
@@ -409,9 +409,10 @@ fn events_are_recorded_and_bounded() {
     }
     exec(
         &mut h,
-        json!({ "emit": { "kind": "k".repeat(26), "count": 1, "size": 0 } }),
+        json!({ "emit": { "kind": "k".repeat(32), "count": 1, "size": 0 } }),
     )
     .unwrap();
+    assert_eq!(h.take_events()[0].kind, format!("probe.{}", "k".repeat(32)));
 }
 
 #[test]

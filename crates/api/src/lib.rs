@@ -341,7 +341,11 @@ const CONTRACT_QUERY_CODES: &[&str] = &[
 #[test]
 fn query_route_documents_every_contract_code() {
     for c in CONTRACT_CODES {
-        assert!(CONTRACT_QUERY_CODES.contains(&c.code), "{} undocumented", c.code);
+        assert!(
+            CONTRACT_QUERY_CODES.contains(&c.code),
+            "{} undocumented",
+            c.code
+        );
     }
 }
 

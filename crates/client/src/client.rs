@@ -889,9 +889,7 @@ impl Client {
                 let meta = self.verify_state_view(&key, height, &view.state)?;
                 (meta, Some(view.contract))
             }
-            Err(ClientError::Api { code, .. })
-                if code == meridian_contract::codes::NOT_FOUND =>
-            {
+            Err(ClientError::Api { code, .. }) if code == meridian_contract::codes::NOT_FOUND => {
                 (self.state(&key, height)?, None)
             }
             Err(e) => return Err(e),

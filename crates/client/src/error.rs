@@ -36,6 +36,11 @@ pub enum ClientError {
         code: String,
         message: String,
     },
+    /// A contract tooling step failed on this machine before anything reached a node:
+    /// building (`contract.build_failed`) or the VM's validation of the built code
+    /// (`contract.bad_code`, `contract.code_too_large`, ...: what the chain would answer).
+    #[error("{message}")]
+    Contract { code: String, message: String },
     /// The caller passed something unusable (bad address, symbol, hash, ...).
     #[error("{0}")]
     BadInput(String),
@@ -67,7 +72,9 @@ impl ClientError {
     /// A stable, namespaced code.
     pub fn code(&self) -> &str {
         match self {
-            ClientError::Api { code, .. } | ClientError::TxFailed { code, .. } => code,
+            ClientError::Api { code, .. }
+            | ClientError::TxFailed { code, .. }
+            | ClientError::Contract { code, .. } => code,
             ClientError::Unreachable { .. } => "client.unreachable",
             ClientError::Timeout { .. } => "client.timeout",
             ClientError::BadResponse(_) => "client.bad_response",

@@ -4,14 +4,14 @@ use std::io::Read as _;
 use std::path::Path;
 
 use meridian_bank::{BankCall, MAX_SYMBOL_LEN};
+use meridian_contract::{
+    upload_key, ContractCall, Upload, MAX_CODE_LEN, MAX_FUEL_PER_TX, MAX_MSG_LEN, MAX_PART_LEN,
+};
 use meridian_crypto::{Hasher, PrivateKey, Suite};
 use meridian_identity_module::governance::MAX_DEADLINE_BLOCKS;
 use meridian_identity_module::{Action, IdentityCall, Threshold};
 use meridian_node::{sign_tx, ChainHash};
 use meridian_notary::{Register, MAX_METADATA_LEN};
-use meridian_contract::{
-    upload_key, ContractCall, Upload, MAX_CODE_LEN, MAX_FUEL_PER_TX, MAX_MSG_LEN, MAX_PART_LEN,
-};
 use meridian_types::{decode_exact, Address, Call, ChainId, Hash32, SignedTx};
 
 use crate::client::Client;
@@ -331,10 +331,7 @@ impl Wallet {
             Some(n) => n,
             None => client.next_nonce(&self.address)?,
         };
-        let expiry = client
-            .status()?
-            .height
-            .saturating_add(self.expiry_blocks);
+        let expiry = client.status()?.height.saturating_add(self.expiry_blocks);
         let txs: Vec<SignedTx> = code[start..]
             .chunks(MAX_PART_LEN)
             .enumerate()

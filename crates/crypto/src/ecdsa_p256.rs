@@ -29,7 +29,8 @@ impl P256PublicKey {
         if bytes.len() != PUBLIC_KEY_LEN && bytes.len() != 65 {
             return Err(CryptoError::InvalidPublicKey);
         }
-        let key = VerifyingKey::from_sec1_bytes(bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
+        let key =
+            VerifyingKey::from_sec1_bytes(bytes).map_err(|_| CryptoError::InvalidPublicKey)?;
         let point = key.to_sec1_point(true);
         let bytes = point
             .as_bytes()
@@ -94,7 +95,9 @@ impl P256Signature {
         if sig.normalize_s() != sig {
             return Err(CryptoError::MalformedSignature);
         }
-        let raw = bytes.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+        let raw = bytes
+            .try_into()
+            .map_err(|_| CryptoError::MalformedSignature)?;
         Ok(Self(sig, raw))
     }
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use meridian_types::{
-    merkle_root, tx_root, Address, Call, ChainId, Encode, Event, Hash32, HashFn, Receipt,
-    SignedTx, SignerId,
+    merkle_root, tx_root, Address, Call, ChainId, Encode, Event, Hash32, HashFn, Receipt, SignedTx,
+    SignerId,
 };
 
 use crate::context::TxContext;
@@ -124,9 +124,37 @@ pub(crate) struct Included {
     pub(crate) gas_used: u64,
 }
 
+impl Included {
+    /// The receipt of the transaction at position `index` among the block's included ones,
+    /// and its writes.
+    pub(crate) fn into_receipt(
+        self,
+        tx_hash: Hash32,
+        height: u64,
+        index: u32,
+    ) -> (Receipt, WriteSet) {
+        let receipt = Receipt {
+            tx_hash,
+            height,
+            index,
+            sender: self.sender,
+            code: self.code,
+            message: self.message,
+            events: self.events,
+            signer: self.signer,
+            gas_used: self.gas_used,
+        };
+        (receipt, self.writes)
+    }
+}
+
+/// A receipt's index: its position among the block's included transactions.
+pub(crate) fn receipt_index(included_before: usize) -> u32 {
+    u32::try_from(included_before).unwrap_or(u32::MAX)
+}
+
 impl BlockOutcome {
-    /// Appends an included transaction (its receipt index is the number included before it)
-    /// and hands back its writes.
+    /// Appends an included transaction and hands back its writes.
     pub(crate) fn include(
         &mut self,
         tx: SignedTx,
@@ -134,32 +162,12 @@ impl BlockOutcome {
         height: u64,
         included: Included,
     ) -> WriteSet {
-        let writes = self.push_receipt(tx_hash, height, included);
+        let index = receipt_index(self.txs.len());
+        let (receipt, writes) = included.into_receipt(tx_hash, height, index);
+        self.receipts.push(receipt);
+        self.tx_hashes.push(tx_hash);
         self.txs.push(tx);
         writes
-    }
-
-    /// [`Self::include`] without the transaction itself (the caller appends it to `txs`).
-    pub(crate) fn push_receipt(
-        &mut self,
-        tx_hash: Hash32,
-        height: u64,
-        included: Included,
-    ) -> WriteSet {
-        let index = u32::try_from(self.receipts.len()).unwrap_or(u32::MAX);
-        self.receipts.push(Receipt {
-            tx_hash,
-            height,
-            index,
-            sender: included.sender,
-            code: included.code,
-            message: included.message,
-            events: included.events,
-            signer: included.signer,
-            gas_used: included.gas_used,
-        });
-        self.tx_hashes.push(tx_hash);
-        included.writes
     }
 
     /// Sets the block's writes and computes the roots.
@@ -329,8 +337,14 @@ impl Executor {
         let (mut writes, code, message, events) = match result {
             Ok((writes, events)) => (writes, codes::OK.to_string(), String::new(), events),
             Err(e) => {
+                // Cut on a character boundary: a module's (or a contract's) message is
+                // arbitrary UTF-8, and `String::truncate` inside a character panics.
                 let mut msg = e.message;
-                msg.truncate(meridian_types::MAX_ERROR_MESSAGE_LEN);
+                let mut end = msg.len().min(meridian_types::MAX_ERROR_MESSAGE_LEN);
+                while !msg.is_char_boundary(end) {
+                    end -= 1;
+                }
+                msg.truncate(end);
                 (WriteSet::new(), e.code, msg, Vec::new())
             }
         };

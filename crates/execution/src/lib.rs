@@ -24,10 +24,10 @@ pub use executor::{
     nonce_key, AccessControl, AdmissionError, BlockEnv, BlockOutcome, Denial, ExecMode, Executor,
     TxAuthenticator,
 };
-pub use parallel::ExecConfig;
 pub use overlay::{
     is_ordered_range, range_through, Overlay, StateRead, WriteSet, ORDERED_PREFIXES,
 };
+pub use parallel::ExecConfig;
 
 /// A native module: a named state machine invoked by [`meridian_types::Call`]s addressed to it.
 pub trait Module: Send + Sync {

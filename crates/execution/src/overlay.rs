@@ -43,10 +43,7 @@ pub fn range_through(
     }
     // Ask the base for enough entries to survive deletions hidden in the buffer.
     let local: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = if descending {
-        writes
-            .range(start.to_vec()..end.to_vec())
-            .rev()
-            .collect()
+        writes.range(start.to_vec()..end.to_vec()).rev().collect()
     } else {
         writes.range(start.to_vec()..end.to_vec()).collect()
     };

@@ -4,34 +4,38 @@
 //! Worker threads execute transactions optimistically against a multi-version memory that holds,
 //! for every key, the value written by each transaction of the block. A transaction reading a
 //! key sees the write of the highest lower transaction, or the block's base state. Every read is
-//! recorded with the version (writer index, incarnation) it returned, and ranges with the list
-//! of versions inside them; a transaction is valid while re-reading its read set returns the
-//! same versions. Invalid transactions are aborted (their writes become `Estimate` markers, so
-//! higher readers wait for them instead of reading a stale value) and re-executed, lowest index
-//! first.
+//! recorded with the version (writer index, incarnation) it returned, and every range read with
+//! the versions of all the lower transactions' writes inside the range (so a range counts as a
+//! read of every key in `[start, end)`, present or not). A transaction stays valid while
+//! re-reading its read set returns the same versions. Invalid transactions are aborted (their
+//! writes become estimates, so higher readers wait for them rather than read a stale value) and
+//! re-executed, lowest index first.
 //!
-//! The result is exactly the sequential executor's because transactions commit strictly in block
-//! order, and a transaction commits only after its read set was validated once more while every
-//! lower transaction was already committed: its reads then returned what the sequential
+//! The outcome is exactly the sequential executor's because transactions commit strictly in
+//! block order, and a transaction commits only after its read set was validated once more while
+//! every lower transaction was already committed: its reads then returned what the sequential
 //! executor's would have, so (modules being deterministic) so did its writes, receipt and gas.
-//! If that last validation fails, the committing thread re-executes it on the spot against the
-//! final state. Whatever the speculative phase gets wrong therefore costs time, never
-//! correctness. Admission is part of the transaction (nonce and access-control reads are in its
-//! read set); the in-block duplicate check is settled at commit, where the set of included
-//! hashes is known; receipt indexes are assigned at commit.
+//! If that last validation fails, the committing thread re-executes the transaction on the spot
+//! against that final state. Whatever the speculative phase gets wrong therefore costs time,
+//! never correctness. Admission is part of the transaction (its nonce and access-control reads
+//! are in its read set). The in-block duplicate check and receipt indexes depend on which
+//! earlier transactions were included, which the commit knows: workers assume "not a
+//! duplicate" and guess the index, and the commit re-executes or re-indexes when they were wrong.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashSet};
-use std::ops::Bound;
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use meridian_types::{Hash32, HashFn, SignedTx};
+use meridian_types::{merkle_root, Encode, Hash32, HashFn, Receipt, SignedTx};
 use parking_lot::{Mutex, RwLock};
 
-use crate::executor::TxEffect;
-use crate::overlay::{range_through, StateRead, WriteSet};
+use crate::executor::{receipt_index, TxEffect};
+use crate::overlay::{is_ordered_range, range_through, StateRead, WriteSet, ORDERED_PREFIXES};
 use crate::{AdmissionError, BlockEnv, BlockOutcome, ExecMode, Executor, TxAuthenticator};
 
 /// When [`Executor::execute_block_with`] runs a block in parallel.
@@ -89,13 +93,13 @@ impl Executor {
     }
 
     /// [`Executor::execute_block`] on `threads` worker threads (Block-STM, see the module
-    /// docs), whatever the block size. The outcome is identical to `execute_block`'s: same
+    /// docs), whatever the block size. The outcome is identical to `execute_block`'s: the same
     /// included and dropped transactions, receipts, writes and roots, the same `Err` in
     /// [`ExecMode::Verify`], and a module panic propagates (with its payload) exactly when the
     /// sequential executor would panic.
     ///
-    /// Modules may be run speculatively on state the sequential executor never shows them;
-    /// such runs are discarded, but a module that panics on them prints a panic message.
+    /// Modules may run speculatively on states the sequential order never produces; such runs
+    /// are discarded, but a module that panics on one prints a panic message.
     #[allow(clippy::too_many_arguments)]
     pub fn execute_block_parallel(
         &self,
@@ -111,11 +115,6 @@ impl Executor {
         if n == 0 {
             return self.execute_block(hash, auth, base, env, txs, mode);
         }
-        let hashes: Vec<Hash32> = txs.iter().map(|t| t.hash(hash)).collect();
-        // A transaction is a duplicate if an earlier copy was included. Assume it was (it
-        // usually is); the commit checks the assumption and re-executes if it was wrong.
-        let mut first = HashSet::with_capacity(n);
-        let likely_duplicate: Vec<bool> = hashes.iter().map(|h| !first.insert(*h)).collect();
         let block = Block {
             exec: self,
             hash,
@@ -123,18 +122,21 @@ impl Executor {
             base,
             env,
             txs: &txs,
-            hashes: &hashes,
-            likely_duplicate,
+            hashes: (0..n).map(|_| OnceLock::new()).collect(),
             mode,
-            mv: MvMemory::default(),
+            mv: MvMemory::new(n),
             sched: Scheduler::new(n),
-            records: (0..n).map(|_| Mutex::new(None)).collect(),
-            commit: Mutex::new(Commit::default()),
+            records: (0..n).map(|_| CacheLine(Mutex::new(None))).collect(),
+            dropped: AtomicUsize::new(0),
+            commit: Mutex::new(Commit::with_capacity(n)),
         };
         let workers = threads.clamp(1, n);
         let mut worker_panic = None;
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| block.work())).collect();
+            let handles: Vec<_> = (1..workers).map(|_| s.spawn(|| block.work())).collect();
+            // The calling thread is a worker too. A panic here (a bug: module panics are
+            // caught) halts the others, and the scope re-raises it once they stopped.
+            block.work();
             for h in handles {
                 if let Err(p) = h.join() {
                     worker_panic.get_or_insert(p);
@@ -144,21 +146,53 @@ impl Executor {
         if let Some(p) = worker_panic {
             resume_unwind(p);
         }
-        let commit = block.commit.into_inner();
+        let Block {
+            mv, commit, hashes, ..
+        } = block;
+        let commit = commit.into_inner();
         if let Some(p) = commit.panic {
             resume_unwind(p);
         }
         if let Some(failure) = commit.failed {
             return Err(failure);
         }
-        debug_assert_eq!(commit.next, n, "every transaction committed");
+        assert_eq!(
+            commit.next, n,
+            "parallel execution: not every transaction committed"
+        );
         let mut out = commit.out;
+        let mut tx_leaves = Vec::with_capacity(out.receipts.len());
         out.txs = txs
             .into_iter()
             .zip(commit.included)
-            .filter_map(|(tx, inc)| inc.then_some(tx))
+            .zip(hashes)
+            .filter(|((_, included), _)| *included)
+            .map(|((tx, _), h)| {
+                tx_leaves.push(h.get().expect("hashed when executed").leaf);
+                tx
+            })
             .collect();
-        out.seal(hash, commit.writes);
+        // Two Merkle roots (two hashes per leaf) and the sorted write set: split over two
+        // threads when there are. The transaction root is `meridian_types::tx_root` over the
+        // included transactions, from the leaves the workers already hashed.
+        let mut lower = mv.shards;
+        if workers > 1 {
+            let upper = lower.split_off(SHARDS / 2);
+            let (tx_root, writes) = std::thread::scope(|s| {
+                let other = s.spawn(|| (merkle_root(hash, &tx_leaves), final_writes(upper)));
+                out.receipts_root = merkle_root(hash, &commit.receipt_hashes);
+                let lower = final_writes(lower);
+                let (tx_root, upper) = other.join().unwrap_or_else(|p| resume_unwind(p));
+                // Two sorted runs: the sort inside `collect` merges them.
+                (tx_root, lower.into_iter().chain(upper).collect())
+            });
+            out.tx_root = tx_root;
+            out.writes = writes;
+        } else {
+            out.tx_root = merkle_root(hash, &tx_leaves);
+            out.receipts_root = merkle_root(hash, &commit.receipt_hashes);
+            out.writes = final_writes(lower).into_iter().collect();
+        }
         Ok(out)
     }
 }
@@ -166,12 +200,30 @@ impl Executor {
 /// Incarnation number: how many times a transaction's execution was started over.
 type Incarnation = u32;
 
+/// A state key as the multi-version memory stores it: its bytes (shared by its indexes) and
+/// its hash, computed once.
+#[derive(Clone, PartialEq, Eq)]
+struct Key {
+    hash: u64,
+    bytes: Arc<[u8]>,
+}
+
 /// One transaction's entry for a key in the multi-version memory.
 enum Entry {
     /// Written (`None` deletes) by this incarnation.
     Write(Incarnation, Option<Vec<u8>>),
     /// The writer was aborted; it will probably write the key again.
     Estimate,
+}
+
+/// The entries of one key, sorted by transaction index.
+type Versions = Vec<(usize, Entry)>;
+
+fn latest_below(versions: &Versions, idx: usize) -> Option<&(usize, Entry)> {
+    match versions.partition_point(|(j, _)| *j < idx) {
+        0 => None,
+        p => versions.get(p - 1),
+    }
 }
 
 /// Where a read's value came from.
@@ -183,74 +235,233 @@ enum Origin {
     Tx(usize, Incarnation),
 }
 
+impl Origin {
+    /// The origin of what `idx` reads in `versions`, or `Err` with the transaction whose
+    /// estimate blocks it.
+    fn of(versions: Option<&Versions>, idx: usize) -> Result<(Origin, Option<&Entry>), usize> {
+        match versions.and_then(|v| latest_below(v, idx)) {
+            None => Ok((Origin::Base, None)),
+            Some((j, e @ Entry::Write(inc, _))) => Ok((Origin::Tx(*j, *inc), Some(e))),
+            Some((j, Entry::Estimate)) => Err(*j),
+        }
+    }
+}
+
 enum Read {
-    Key(Vec<u8>, Origin),
-    /// A range read is a read of every key in `[start, end)`, present or not: it stays valid
-    /// while the lower transactions' writes inside it are the same versions. (The base state is
-    /// immutable, so the range's result is then the same too.)
+    Key {
+        hash: u64,
+        key: Vec<u8>,
+        origin: Origin,
+    },
+    /// Valid while the lower transactions' writes inside `[start, end)` are the same versions
+    /// (the base state is immutable, so the range's result is then the same too).
     Range {
         start: Vec<u8>,
         end: Vec<u8>,
-        versions: Vec<(Vec<u8>, usize, Incarnation)>,
+        versions: Vec<(Key, usize, Incarnation)>,
     },
 }
 
-/// The latest write below some transaction.
-enum Latest {
-    Base,
-    Value(usize, Incarnation, Option<Vec<u8>>),
-    /// Blocked by this transaction's pending re-execution.
-    Estimate(usize),
-}
-
-/// Key → (transaction index → entry). Ordered so ranges can be served.
+/// Hashes a `u64` key hash to itself (the shard tables are keyed by already-hashed keys).
 #[derive(Default)]
-struct MvMemory {
-    data: RwLock<BTreeMap<Vec<u8>, BTreeMap<usize, Entry>>>,
-}
+struct KeyHashHasher(u64);
 
-fn latest_below(versions: &BTreeMap<usize, Entry>, idx: usize) -> Option<(usize, &Entry)> {
-    versions.range(..idx).next_back().map(|(j, e)| (*j, e))
-}
+impl Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
 
-fn key_range<'a>(
-    data: &'a BTreeMap<Vec<u8>, BTreeMap<usize, Entry>>,
-    start: &'a [u8],
-    end: &'a [u8],
-) -> impl Iterator<Item = (&'a Vec<u8>, &'a BTreeMap<usize, Entry>)> + 'a {
-    data.range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
-}
-
-impl MvMemory {
-    fn read(&self, key: &[u8], idx: usize) -> Latest {
-        let data = self.data.read();
-        match data.get(key).and_then(|v| latest_below(v, idx)) {
-            None => Latest::Base,
-            Some((j, Entry::Write(inc, v))) => Latest::Value(j, *inc, v.clone()),
-            Some((j, Entry::Estimate)) => Latest::Estimate(j),
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
 
-    /// The writes below `idx` inside `[start, end)` (`start < end`), or the blocking
-    /// transaction.
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Part of the multi-version memory: keys by hash. A key whose hash another key already took
+/// (vanishingly rare with a random hash key, but possible) lives in `collided`.
+#[derive(Default)]
+struct Shard {
+    by_hash: HashMap<u64, (Arc<[u8]>, Versions), BuildHasherDefault<KeyHashHasher>>,
+    collided: HashMap<Arc<[u8]>, Versions>,
+}
+
+impl Shard {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            by_hash: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+            collided: HashMap::new(),
+        }
+    }
+
+    fn get(&self, hash: u64, key: &[u8]) -> Option<&Versions> {
+        match self.by_hash.get(&hash) {
+            Some((k, v)) if **k == *key => Some(v),
+            Some(_) => self.collided.get(key),
+            None => None,
+        }
+    }
+
+    fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Versions> {
+        match self.by_hash.get_mut(&hash) {
+            Some((k, v)) if **k == *key => Some(v),
+            Some(_) => self.collided.get_mut(key),
+            None => None,
+        }
+    }
+
+    /// The key's entries, created empty if it has none; and its stored bytes, and whether it
+    /// was created.
+    fn entry(&mut self, hash: u64, key: Vec<u8>) -> (Arc<[u8]>, &mut Versions, bool) {
+        use std::collections::hash_map::Entry as E;
+        match self.by_hash.entry(hash) {
+            E::Vacant(e) => {
+                let bytes: Arc<[u8]> = key.into();
+                let (_, v) = e.insert((bytes.clone(), Vec::new()));
+                (bytes, v, true)
+            }
+            E::Occupied(e) if *e.get().0 == *key => {
+                let (k, v) = e.into_mut();
+                (k.clone(), v, false)
+            }
+            E::Occupied(_) => match self.collided.entry(key.into()) {
+                E::Vacant(e) => {
+                    let bytes = e.key().clone();
+                    (bytes, e.insert(Vec::new()), true)
+                }
+                E::Occupied(e) => {
+                    let bytes = e.key().clone();
+                    (bytes, e.into_mut(), false)
+                }
+            },
+        }
+    }
+}
+
+const SHARDS: usize = 64;
+
+/// Key → entries by transaction, sharded for concurrent access, plus an ordered index of the
+/// keys written under [`ORDERED_PREFIXES`] (the only ones storage can range over) for range
+/// reads.
+struct MvMemory {
+    shards: Vec<RwLock<Shard>>,
+    ordered: RwLock<BTreeMap<Arc<[u8]>, u64>>,
+    hasher: RandomState,
+}
+
+fn is_ordered_key(key: &[u8]) -> bool {
+    ORDERED_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+impl MvMemory {
+    /// For a block of `txs` transactions. Tables are sized up front (a few keys per
+    /// transaction): growing one means freeing another thread's allocation while it
+    /// allocates, which contends on the allocator's locks.
+    fn new(txs: usize) -> Self {
+        let per_shard = txs * 4 / SHARDS + 8;
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(Shard::with_capacity(per_shard)))
+                .collect(),
+            ordered: RwLock::new(BTreeMap::new()),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        // Bits the tables themselves do not use to place entries; truncation is fine.
+        &self.shards[(hash >> 32) as usize % SHARDS]
+    }
+
+    /// What transaction `idx` reads at `key`: its origin and, unless that is the base state,
+    /// the value.
+    #[allow(clippy::type_complexity)]
+    fn read(
+        &self,
+        hash: u64,
+        key: &[u8],
+        idx: usize,
+    ) -> Result<(Origin, Option<Option<Vec<u8>>>), usize> {
+        let shard = self.shard(hash).read();
+        let (origin, entry) = Origin::of(shard.get(hash, key), idx)?;
+        Ok((
+            origin,
+            match entry {
+                Some(Entry::Write(_, v)) => Some(v.clone()),
+                _ => None,
+            },
+        ))
+    }
+
+    /// Keys ever written inside `[start, end)` (`start < end`), in order.
+    fn keys_in(&self, start: &[u8], end: &[u8]) -> Vec<Key> {
+        use std::ops::Bound;
+        if is_ordered_range(start, end) {
+            // Every key in the range has the ordered prefix both ends have, so is indexed.
+            return self
+                .ordered
+                .read()
+                .range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
+                .map(|(bytes, hash)| Key {
+                    hash: *hash,
+                    bytes: bytes.clone(),
+                })
+                .collect();
+        }
+        // Storage returns nothing there, but the block's own writes still show (as through
+        // the sequential executor's overlay): a rare, slow path.
+        let in_range = |k: &[u8]| start <= k && k < end;
+        let mut keys: Vec<Key> = Vec::new();
+        for shard in &self.shards {
+            let shard = shard.read();
+            for (hash, (bytes, _)) in &shard.by_hash {
+                if in_range(bytes) {
+                    keys.push(Key {
+                        hash: *hash,
+                        bytes: bytes.clone(),
+                    });
+                }
+            }
+            for bytes in shard.collided.keys() {
+                if in_range(bytes) {
+                    keys.push(Key {
+                        hash: self.hash(bytes),
+                        bytes: bytes.clone(),
+                    });
+                }
+            }
+        }
+        keys.sort_by(|a, b| a.bytes.cmp(&b.bytes));
+        keys
+    }
+
+    /// The writes below `idx` inside `[start, end)` (`start < end`) with their versions, or the
+    /// blocking transaction.
     #[allow(clippy::type_complexity)]
     fn scan(
         &self,
         start: &[u8],
         end: &[u8],
         idx: usize,
-    ) -> Result<(WriteSet, Vec<(Vec<u8>, usize, Incarnation)>), usize> {
-        let data = self.data.read();
+    ) -> Result<(WriteSet, Vec<(Key, usize, Incarnation)>), usize> {
         let mut writes = WriteSet::new();
         let mut versions = Vec::new();
-        for (k, v) in key_range(&data, start, end) {
-            match latest_below(v, idx) {
-                None => {}
-                Some((j, Entry::Write(inc, value))) => {
-                    writes.insert(k.clone(), value.clone());
-                    versions.push((k.clone(), j, *inc));
-                }
-                Some((j, Entry::Estimate)) => return Err(j),
+        for key in self.keys_in(start, end) {
+            let shard = self.shard(key.hash).read();
+            if let (Origin::Tx(j, inc), Some(Entry::Write(_, v))) =
+                Origin::of(shard.get(key.hash, &key.bytes), idx)?
+            {
+                writes.insert(key.bytes.to_vec(), v.clone());
+                drop(shard);
+                versions.push((key, j, inc));
             }
         }
         Ok((writes, versions))
@@ -258,16 +469,10 @@ impl MvMemory {
 
     /// Whether every read of transaction `idx` would return the same version now.
     fn validate(&self, idx: usize, reads: &[Read]) -> bool {
-        let data = self.data.read();
         reads.iter().all(|r| match r {
-            Read::Key(key, origin) => {
-                match (data.get(key.as_slice()).and_then(|v| latest_below(v, idx)), origin) {
-                    (None, Origin::Base) => true,
-                    (Some((j, Entry::Write(inc, _))), Origin::Tx(oj, oinc)) => {
-                        j == *oj && inc == oinc
-                    }
-                    _ => false,
-                }
+            Read::Key { hash, key, origin } => {
+                let shard = self.shard(*hash).read();
+                matches!(Origin::of(shard.get(*hash, key), idx), Ok((o, _)) if o == *origin)
             }
             Read::Range {
                 start,
@@ -275,14 +480,15 @@ impl MvMemory {
                 versions,
             } => {
                 let mut expected = versions.iter();
-                for (k, v) in key_range(&data, start, end) {
-                    match latest_below(v, idx) {
-                        None => {}
-                        Some((j, Entry::Write(inc, _))) => match expected.next() {
-                            Some((ek, ej, einc)) if ek == k && *ej == j && einc == inc => {}
+                for key in self.keys_in(start, end) {
+                    let shard = self.shard(key.hash).read();
+                    match Origin::of(shard.get(key.hash, &key.bytes), idx) {
+                        Ok((Origin::Base, _)) => {}
+                        Ok((Origin::Tx(j, inc), _)) => match expected.next() {
+                            Some((ek, ej, einc)) if *ek == key && *ej == j && *einc == inc => {}
                             _ => return false,
                         },
-                        Some((_, Entry::Estimate)) => return false,
+                        Err(_) => return false,
                     }
                 }
                 expected.next().is_none()
@@ -291,50 +497,98 @@ impl MvMemory {
     }
 
     /// Publishes incarnation `inc` of transaction `idx`: its `writes`, replacing those of the
-    /// previous incarnation (`previous`). Returns whether it wrote a key the previous one did
-    /// not (then higher transactions that read the key from below must be revalidated).
+    /// previous incarnation (`previous`). Returns the keys written, and whether one of them was
+    /// not written by the previous incarnation (then higher transactions that read it from
+    /// below must be revalidated).
     fn publish(
         &self,
         idx: usize,
         inc: Incarnation,
-        writes: &WriteSet,
-        previous: Option<&WriteSet>,
-    ) -> bool {
-        let mut data = self.data.write();
+        writes: WriteSet,
+        previous: &[Key],
+    ) -> (Vec<Key>, bool) {
+        let mut keys = Vec::with_capacity(writes.len());
         let mut new_key = false;
         for (k, v) in writes {
-            let versions = match data.get_mut(k.as_slice()) {
-                Some(versions) => versions,
-                None => data.entry(k.clone()).or_default(),
-            };
-            new_key |= versions.insert(idx, Entry::Write(inc, v.clone())).is_none();
+            let hash = self.hash(&k);
+            let mut shard = self.shard(hash).write();
+            let (bytes, versions, created) = shard.entry(hash, k);
+            match versions.binary_search_by_key(&idx, |(j, _)| *j) {
+                Ok(p) => versions[p].1 = Entry::Write(inc, v),
+                Err(p) => {
+                    versions.insert(p, (idx, Entry::Write(inc, v)));
+                    new_key = true;
+                }
+            }
+            drop(shard);
+            if created && is_ordered_key(&bytes) {
+                // The ordered index's lock is never held with a shard's.
+                self.ordered.write().insert(bytes.clone(), hash);
+            }
+            keys.push(Key { hash, bytes });
         }
-        for k in previous.into_iter().flat_map(|w| w.keys()) {
-            if !writes.contains_key(k) {
-                if let Some(versions) = data.get_mut(k.as_slice()).filter(|_| false) {
-                    versions.remove(&idx);
+        for k in previous {
+            if !keys.contains(k) {
+                let mut shard = self.shard(k.hash).write();
+                if let Some(versions) = shard.get_mut(k.hash, &k.bytes) {
+                    versions.retain(|(j, _)| *j != idx);
                 }
             }
         }
-        new_key
+        (keys, new_key)
     }
 
     /// Turns an aborted incarnation's writes into estimates.
-    fn mark_estimates(&self, idx: usize, written: &WriteSet) {
-        let mut data = self.data.write();
-        for k in written.keys() {
-            if let Some(e) = data.get_mut(k.as_slice()).and_then(|v| v.get_mut(&idx)) {
-                *e = Entry::Estimate;
+    fn mark_estimates(&self, idx: usize, keys: &[Key]) {
+        for k in keys {
+            let mut shard = self.shard(k.hash).write();
+            if let Some(versions) = shard.get_mut(k.hash, &k.bytes) {
+                if let Ok(p) = versions.binary_search_by_key(&idx, |(j, _)| *j) {
+                    versions[p].1 = Entry::Estimate;
+                }
             }
         }
     }
 }
 
+/// The writes in `shards` of the multi-version memory once every transaction committed, in
+/// key order: each key's last writer wins, as when the sequential executor applies the
+/// transactions in order.
+fn final_writes(shards: Vec<RwLock<Shard>>) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = shards
+        .into_iter()
+        .flat_map(|shard| {
+            let shard = shard.into_inner();
+            shard.by_hash.into_values().chain(shard.collided)
+        })
+        .filter_map(|(key, mut versions)| match versions.pop()? {
+            (_, Entry::Write(_, v)) => Some((key.to_vec(), v)),
+            (j, Entry::Estimate) => {
+                panic!("parallel execution: estimate of committed transaction {j}")
+            }
+        })
+        .collect();
+    writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    writes
+}
+
+/// A transaction's identity hashes, computed once by the first worker to run it.
+struct TxHashes {
+    /// The transaction id (hash of the body).
+    id: Hash32,
+    /// Its `tx_root` leaf (hash of the full signed encoding).
+    leaf: Hash32,
+}
+
 /// What one incarnation of a transaction did.
 enum Effect {
-    Done(TxEffect),
+    Rejected(AdmissionError),
+    /// Included, with its receipt (index guessed) and the receipt's hash.
+    Included(Receipt, Hash32),
     /// The module (or admission) panicked; re-raised if the transaction commits like this.
     Panicked(Box<dyn Any + Send>),
+    /// Moved to the block's outcome.
+    Committed,
 }
 
 /// The last completed incarnation of a transaction.
@@ -343,18 +597,9 @@ struct Record {
     /// The duplicate flag it ran with.
     duplicate: bool,
     reads: Vec<Read>,
+    /// Keys it wrote.
+    written: Vec<Key>,
     effect: Effect,
-}
-
-static EMPTY: WriteSet = WriteSet::new();
-
-impl Record {
-    fn writes(&self) -> &WriteSet {
-        match &self.effect {
-            Effect::Done(TxEffect::Included(i)) => &i.writes,
-            _ => &EMPTY,
-        }
-    }
 }
 
 /// What a transaction's read sees: the latest write below it, else the base state.
@@ -372,20 +617,20 @@ impl StateRead for MvView<'_> {
         if self.blocked_by.get().is_some() {
             return None;
         }
-        match self.mv.read(key, self.idx) {
-            Latest::Base => {
-                self.reads
-                    .borrow_mut()
-                    .push(Read::Key(key.to_vec(), Origin::Base));
-                self.base.get(key)
+        let hash = self.mv.hash(key);
+        match self.mv.read(hash, key, self.idx) {
+            Ok((origin, value)) => {
+                self.reads.borrow_mut().push(Read::Key {
+                    hash,
+                    key: key.to_vec(),
+                    origin,
+                });
+                match value {
+                    Some(v) => v,
+                    None => self.base.get(key),
+                }
             }
-            Latest::Value(j, inc, v) => {
-                self.reads
-                    .borrow_mut()
-                    .push(Read::Key(key.to_vec(), Origin::Tx(j, inc)));
-                v
-            }
-            Latest::Estimate(j) => {
+            Err(j) => {
                 self.blocked_by.set(Some(j));
                 None
             }
@@ -399,7 +644,7 @@ impl StateRead for MvView<'_> {
         limit: usize,
         descending: bool,
     ) -> Vec<(Vec<u8>, Vec<u8>)> {
-        // Same early exit as `range_through`, which reads nothing in that case.
+        // Same early exit as `range_through`, which reads nothing then.
         if self.blocked_by.get().is_some() || limit == 0 || start >= end {
             return Vec::new();
         }
@@ -410,7 +655,7 @@ impl StateRead for MvView<'_> {
                     end: end.to_vec(),
                     versions,
                 });
-                // Exactly what the sequential executor's overlay computes from the same writes.
+                // What the sequential executor's overlay computes from the same writes.
                 range_through(&writes, self.base, start, end, limit, descending)
             }
             Err(j) => {
@@ -418,6 +663,18 @@ impl StateRead for MvView<'_> {
                 Vec::new()
             }
         }
+    }
+}
+
+/// Keeps neighbouring transactions' scheduling state, which different threads update at the
+/// same time, off each other's cache lines.
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 
@@ -442,9 +699,9 @@ struct Scheduler {
     n: usize,
     execution_idx: AtomicUsize,
     validation_idx: AtomicUsize,
-    status: Vec<Mutex<(Incarnation, Status)>>,
+    status: Vec<CacheLine<Mutex<(Incarnation, Status)>>>,
     /// Transactions waiting for this one's re-execution.
-    dependents: Vec<Mutex<Vec<usize>>>,
+    dependents: Vec<CacheLine<Mutex<Vec<usize>>>>,
     committed: AtomicUsize,
     halted: AtomicBool,
 }
@@ -456,9 +713,9 @@ impl Scheduler {
             execution_idx: AtomicUsize::new(0),
             validation_idx: AtomicUsize::new(0),
             status: (0..n)
-                .map(|_| Mutex::new((0, Status::ReadyToExecute)))
+                .map(|_| CacheLine(Mutex::new((0, Status::ReadyToExecute))))
                 .collect(),
-            dependents: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
+            dependents: (0..n).map(|_| CacheLine(Mutex::new(Vec::new()))).collect(),
             committed: AtomicUsize::new(0),
             halted: AtomicBool::new(false),
         }
@@ -577,12 +834,30 @@ impl Scheduler {
 struct Commit {
     /// Next transaction to commit.
     next: usize,
+    /// Included transactions' ids.
     seen: HashSet<Hash32>,
     out: BlockOutcome,
-    writes: WriteSet,
+    receipt_hashes: Vec<Hash32>,
     included: Vec<bool>,
     failed: Option<(usize, AdmissionError)>,
     panic: Option<Box<dyn Any + Send>>,
+}
+
+impl Commit {
+    /// Sized for the whole block up front, for the reason given at [`MvMemory::new`].
+    fn with_capacity(txs: usize) -> Self {
+        Self {
+            seen: HashSet::with_capacity(txs),
+            out: BlockOutcome {
+                receipts: Vec::with_capacity(txs),
+                tx_hashes: Vec::with_capacity(txs),
+                ..BlockOutcome::default()
+            },
+            receipt_hashes: Vec::with_capacity(txs),
+            included: Vec::with_capacity(txs),
+            ..Commit::default()
+        }
+    }
 }
 
 /// Everything the workers share.
@@ -593,12 +868,13 @@ struct Block<'a> {
     base: &'a (dyn StateRead + Sync),
     env: &'a BlockEnv,
     txs: &'a [SignedTx],
-    hashes: &'a [Hash32],
-    likely_duplicate: Vec<bool>,
+    hashes: Vec<OnceLock<TxHashes>>,
     mode: ExecMode,
     mv: MvMemory,
     sched: Scheduler,
-    records: Vec<Mutex<Option<Record>>>,
+    records: Vec<CacheLine<Mutex<Option<Record>>>>,
+    /// Transactions dropped so far (commit order), to guess receipt indexes.
+    dropped: AtomicUsize,
     commit: Mutex<Commit>,
 }
 
@@ -641,14 +917,33 @@ impl Block<'_> {
         }
     }
 
+    fn tx_hashes(&self, idx: usize) -> &TxHashes {
+        self.hashes[idx].get_or_init(|| {
+            let tx = &self.txs[idx];
+            TxHashes {
+                id: tx.hash(self.hash),
+                leaf: self.hash.hash(&tx.encode()),
+            }
+        })
+    }
+
+    /// The receipt index transaction `idx` will probably get: exact in `Verify` mode (every
+    /// committed transaction is included), exact in `Propose` mode unless a transaction
+    /// between the last commit and `idx` is dropped.
+    fn guess_index(&self, idx: usize) -> usize {
+        idx.saturating_sub(self.dropped.load(Ordering::Relaxed))
+    }
+
     /// Runs incarnation `inc` of transaction `idx` and publishes it, or `Err(j)` if it read a
-    /// write of transaction `j` that is being re-executed.
+    /// write of transaction `j` that is being re-executed. `Ok` says whether it wrote a key its
+    /// previous incarnation did not.
     fn execute(&self, idx: usize, inc: Incarnation, duplicate: bool) -> Result<bool, usize> {
+        let ids = self.tx_hashes(idx);
         let view = MvView {
             mv: &self.mv,
             base: self.base,
             idx,
-            reads: RefCell::new(Vec::new()),
+            reads: RefCell::new(Vec::with_capacity(8)),
             blocked_by: Cell::new(None),
         };
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -658,34 +953,40 @@ impl Block<'_> {
                 &view,
                 self.env,
                 &self.txs[idx],
-                &self.hashes[idx],
+                &ids.id,
                 duplicate,
             )
         }));
         if let Some(j) = view.blocked_by.get() {
             return Err(j);
         }
-        let effect = match result {
-            Ok(effect) => Effect::Done(effect),
-            Err(payload) => Effect::Panicked(payload),
+        let (effect, writes) = match result {
+            Ok(TxEffect::Rejected(e)) => (Effect::Rejected(e), WriteSet::new()),
+            Ok(TxEffect::Included(included)) => {
+                let index = receipt_index(self.guess_index(idx));
+                let (receipt, writes) = included.into_receipt(ids.id, self.env.height, index);
+                let receipt_hash = self.hash.hash(&receipt.encode());
+                (Effect::Included(receipt, receipt_hash), writes)
+            }
+            Err(payload) => (Effect::Panicked(payload), WriteSet::new()),
         };
-        let record = Record {
+        let mut slot = self.records[idx].lock();
+        let previous = slot.as_ref().map_or(&[][..], |r| r.written.as_slice());
+        let (written, new_key) = self.mv.publish(idx, inc, writes, previous);
+        *slot = Some(Record {
             incarnation: inc,
             duplicate,
             reads: view.reads.into_inner(),
+            written,
             effect,
-        };
-        let mut slot = self.records[idx].lock();
-        let new_key = self
-            .mv
-            .publish(idx, inc, record.writes(), slot.as_ref().map(Record::writes));
-        *slot = Some(record);
+        });
         Ok(new_key)
     }
 
     fn try_execute(&self, idx: usize, inc: Incarnation) -> Option<Task> {
         loop {
-            match self.execute(idx, inc, self.likely_duplicate[idx]) {
+            // Workers assume no earlier copy was included; the commit checks.
+            match self.execute(idx, inc, false) {
                 Ok(new_key) => return self.sched.finish_execution(idx, inc, new_key),
                 Err(blocking) => {
                     if self.sched.add_dependency(idx, blocking) || self.sched.finished() {
@@ -699,7 +1000,9 @@ impl Block<'_> {
 
     fn validate(&self, idx: usize, inc: Incarnation) -> Option<Task> {
         let valid = match &*self.records[idx].lock() {
-            Some(r) if r.incarnation == inc => self.mv.validate(idx, &r.reads),
+            Some(r) if r.incarnation == inc && !matches!(r.effect, Effect::Committed) => {
+                self.mv.validate(idx, &r.reads)
+            }
             // Superseded or committed.
             _ => true,
         };
@@ -707,13 +1010,13 @@ impl Block<'_> {
             return None;
         }
         if let Some(r) = &*self.records[idx].lock() {
-            self.mv.mark_estimates(idx, r.writes());
+            self.mv.mark_estimates(idx, &r.written);
         }
         self.sched.finish_validation_abort(idx)
     }
 
     /// Commits, in block order, every transaction whose last incarnation is still valid with
-    /// all lower transactions committed; re-executes it first if it is not. One thread at a
+    /// all lower transactions committed, re-executing it first if it is not. One thread at a
     /// time; the others carry on.
     fn try_commit(&self) {
         let Some(mut commit) = self.commit.try_lock() else {
@@ -729,14 +1032,22 @@ impl Block<'_> {
             let inc = status.0;
             let mut slot = self.records[idx].lock();
             let record = slot.as_ref().expect("an executed transaction has a record");
-            debug_assert_eq!(record.incarnation, inc);
-            let duplicate = commit.seen.contains(&self.hashes[idx]);
-            if record.duplicate == duplicate && self.mv.validate(idx, &record.reads) {
+            let duplicate = commit.seen.contains(&self.tx_hashes(idx).id);
+            if record.incarnation == inc
+                && record.duplicate == duplicate
+                && self.mv.validate(idx, &record.reads)
+            {
                 status.1 = Status::Committed;
-                let record = slot.take().expect("checked above");
+                // The rest of the record is freed with the block, by the thread that made the
+                // call: freeing other threads' allocations while they allocate contends on
+                // the allocator's locks.
+                let effect = std::mem::replace(
+                    &mut slot.as_mut().expect("checked above").effect,
+                    Effect::Committed,
+                );
                 drop(slot);
                 drop(status);
-                self.apply(&mut commit, idx, record);
+                self.apply(&mut commit, idx, effect);
                 commit.next += 1;
                 self.sched.committed.store(commit.next, Ordering::Release);
                 continue;
@@ -744,14 +1055,12 @@ impl Block<'_> {
             // Everything below `idx` is final, so running it again now reads the final state.
             *status = (inc + 1, Status::Executing);
             drop(status);
-            self.mv.mark_estimates(idx, record.writes());
+            self.mv.mark_estimates(idx, &record.written);
             drop(slot);
             self.sched.decrease_validation_idx(idx + 1);
             match self.execute(idx, inc + 1, duplicate) {
-                Ok(new_key) => {
-                    // Its own validation happens on the next turn of this loop.
-                    let _ = self.sched.finish_execution(idx, inc + 1, new_key);
-                }
+                // Validated (trivially) and committed on the next turn of this loop.
+                Ok(new_key) => drop(self.sched.finish_execution(idx, inc + 1, new_key)),
                 Err(j) => panic!(
                     "parallel execution: transaction {idx} blocked on {j} after all lower \
                      transactions committed"
@@ -763,21 +1072,29 @@ impl Block<'_> {
         }
     }
 
-    fn apply(&self, commit: &mut Commit, idx: usize, record: Record) {
-        let tx_hash = self.hashes[idx];
-        match record.effect {
+    fn apply(&self, commit: &mut Commit, idx: usize, effect: Effect) {
+        let tx_hash = self.tx_hashes(idx).id;
+        match effect {
+            Effect::Committed => unreachable!("transaction {idx} committed twice"),
             Effect::Panicked(payload) => commit.panic = Some(payload),
-            Effect::Done(TxEffect::Rejected(e)) => match self.mode {
+            Effect::Rejected(e) => match self.mode {
                 ExecMode::Verify => commit.failed = Some((idx, e)),
                 ExecMode::Propose => {
                     commit.out.dropped.push((tx_hash, e));
                     commit.included.push(false);
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            Effect::Done(TxEffect::Included(included)) => {
+            Effect::Included(mut receipt, mut receipt_hash) => {
+                let index = receipt_index(commit.out.receipts.len());
+                if receipt.index != index {
+                    receipt.index = index;
+                    receipt_hash = self.hash.hash(&receipt.encode());
+                }
                 commit.seen.insert(tx_hash);
-                let writes = commit.out.push_receipt(tx_hash, self.env.height, included);
-                commit.writes.extend(writes);
+                commit.out.receipts.push(receipt);
+                commit.out.tx_hashes.push(tx_hash);
+                commit.receipt_hashes.push(receipt_hash);
                 commit.included.push(true);
             }
         }

@@ -201,3 +201,50 @@ fn execution_is_deterministic() {
     assert_eq!(a.receipts, b.receipts);
     assert_eq!(a.receipts_root, b.receipts_root);
 }
+
+/// A module's error message is arbitrary UTF-8 (contracts write their own): the receipt keeps a
+/// prefix cut on a character boundary instead of panicking mid-character.
+#[test]
+fn long_multibyte_error_messages_do_not_panic() {
+    struct Talker;
+    impl Module for Talker {
+        fn name(&self) -> &'static str {
+            "talker"
+        }
+        fn execute(&self, _: &mut TxContext<'_>, _: &str, _: &[u8]) -> Result<(), ModuleError> {
+            // One ASCII byte, then 2-byte characters: byte 256 falls inside a character.
+            Err(ModuleError::new(
+                "talker.oops",
+                format!("x{}", "é".repeat(300)),
+            ))
+        }
+    }
+    let exec = Executor::new(vec![Arc::new(Talker)]);
+    let state = BTreeMap::new();
+    let env = BlockEnv {
+        chain_id: ChainId::new("t").unwrap(),
+        height: 1,
+        time_ms: 0,
+    };
+    let tx = SignedTx {
+        body: TxBody {
+            chain_id: ChainId::new("t").unwrap(),
+            sender: vec![1; 32],
+            nonce: 0,
+            expiry_height: 10,
+            call: Call {
+                module: "talker".into(),
+                method: "x".into(),
+                args: vec![],
+            },
+        },
+        signature: vec![1],
+    };
+    let out = exec
+        .execute_block(&Sha, &FlagAuth, &state, &env, vec![tx], ExecMode::Verify)
+        .unwrap();
+    let r = &out.receipts[0];
+    assert_eq!(r.code, "talker.oops");
+    assert_eq!(r.message.len(), 255);
+    assert!(r.message.ends_with('é'));
+}

@@ -167,11 +167,11 @@ impl PublicKeyInfo {
         match self {
             PublicKeyInfo::Sm2(k) => Some(meridian_crypto::PublicKey::Sm2(k.clone())),
             PublicKeyInfo::Ed25519(k) => Some(meridian_crypto::PublicKey::Ed25519(k.clone())),
-            PublicKeyInfo::P256(k) => meridian_crypto::ecdsa_p256::P256PublicKey::from_sec1_bytes(
-                &k.to_compressed(),
-            )
-            .ok()
-            .map(meridian_crypto::PublicKey::P256),
+            PublicKeyInfo::P256(k) => {
+                meridian_crypto::ecdsa_p256::P256PublicKey::from_sec1_bytes(&k.to_compressed())
+                    .ok()
+                    .map(meridian_crypto::PublicKey::P256)
+            }
         }
     }
 
@@ -607,12 +607,12 @@ mod tests {
         }
         let p256 = SigningKey::from_bytes(Algorithm::EcdsaP256Sha256, &[3; 32]).unwrap();
         let info = p256.public_key();
-        assert_eq!(
-            meridian_crypto::PublicKey::try_from(&info)
-                .unwrap_err()
-                .code(),
-            "cert.wrong_algorithm"
-        );
+        // A P-256 certificate key is an intl transaction key.
+        let tx_key = meridian_crypto::PublicKey::try_from(&info).unwrap();
+        assert!(matches!(tx_key, meridian_crypto::PublicKey::P256(_)));
+        assert!(info.matches(&tx_key));
+        assert_eq!(PublicKeyInfo::from(tx_key.clone()), info);
+        assert_eq!(tx_key.as_bytes(), info.to_bytes().as_slice());
         let sec1 = info.to_bytes();
         assert_eq!(sec1.len(), 33);
         assert_eq!(PublicKeyInfo::p256_from_sec1(&sec1).unwrap(), info);

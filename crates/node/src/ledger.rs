@@ -1,12 +1,13 @@
 //! The ledger: propose, verify, finalize, submit, query.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use meridian_crypto::{verify_batch, BatchItem, Domain, PublicKey, Suite};
-use meridian_execution::{BlockEnv, ExecMode, Executor, Module, StateRead, TxAuthenticator};
+use meridian_execution::{
+    BlockEnv, ExecConfig, ExecMode, Executor, Module, StateRead, TxAuthenticator,
+};
 use meridian_mempool::{Admission, ChainView, Mempool, MempoolConfig, MempoolError, VerifiedSet};
 use meridian_storage::{
     BlockCommit, CommitOutcome, PreparedState, StateProof, StorageError, Store,
@@ -60,6 +61,11 @@ pub struct LedgerConfig {
     pub max_block_txs: usize,
     pub max_block_bytes: usize,
     pub mempool: MempoolConfig,
+    /// Parallel block execution: worker threads, and the block size from which they are used.
+    /// Blocks execute to the same outcome either way; the default uses every available core
+    /// for blocks of 64 transactions or more that contain contract calls (see
+    /// [`Ledger::exec_config`]).
+    pub exec: ExecConfig,
 }
 
 impl Default for LedgerConfig {
@@ -68,6 +74,7 @@ impl Default for LedgerConfig {
             max_block_txs: 10_000,
             max_block_bytes: 8 * 1024 * 1024,
             mempool: MempoolConfig::default(),
+            exec: ExecConfig::default(),
         }
     }
 }
@@ -127,7 +134,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct PreparedRead<'a> {
     state: Option<&'a Arc<PreparedState>>,
     store: &'a Store,
-    error: RefCell<Option<StorageError>>,
+    error: FirstError,
+}
+
+/// The first storage error a [`PreparedRead`] met; shared by parallel execution's threads.
+#[derive(Default)]
+struct FirstError(Mutex<Option<StorageError>>);
+
+impl FirstError {
+    fn borrow_mut(&self) -> MutexGuard<'_, Option<StorageError>> {
+        lock(&self.0)
+    }
+
+    fn into_inner(self) -> Option<StorageError> {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl StateRead for PreparedRead<'_> {
@@ -331,7 +352,7 @@ impl Ledger {
         let read = PreparedRead {
             state: None,
             store: &self.store,
-            error: RefCell::new(None),
+            error: FirstError::default(),
         };
         let out = self.contracts.query(
             &read,
@@ -347,6 +368,21 @@ impl Ledger {
             return Err(e.into());
         }
         Ok((block.header.height, out))
+    }
+
+    /// How to execute `txs`: in parallel only when the block carries contract calls. Native
+    /// calls (a bank transfer is a few microseconds) run 10–25 % slower through the parallel
+    /// scheduler on a 2-core machine than sequentially (crates/execution/benches/parallel.rs),
+    /// while contract calls are heavy enough to gain (1.6× on 2 cores).
+    fn exec_config(&self, txs: &[SignedTx]) -> &ExecConfig {
+        if txs
+            .iter()
+            .any(|t| t.body.call.module == meridian_contract::NAME)
+        {
+            &self.cfg.exec
+        } else {
+            &ExecConfig::SEQUENTIAL
+        }
     }
 
     /// Latest finalized block.
@@ -461,7 +497,7 @@ impl Ledger {
         let state = PreparedRead {
             state: None,
             store: &self.store,
-            error: RefCell::new(None),
+            error: FirstError::default(),
         };
         let tip = self.finalized_height();
         let time_ms = self.tip_time_ms.load(std::sync::atomic::Ordering::Relaxed);
@@ -557,7 +593,7 @@ impl Ledger {
         let read = PreparedRead {
             state: None,
             store: &self.store,
-            error: RefCell::new(None),
+            error: FirstError::default(),
         };
         self.limits_on(&read)
     }
@@ -683,7 +719,7 @@ impl Ledger {
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
-            error: RefCell::new(None),
+            error: FirstError::default(),
         };
         let (max_txs, max_bytes) = self.limits_on(&read);
         let candidates =
@@ -696,7 +732,8 @@ impl Ledger {
         let auth = Auth { ledger: self };
         let out = self
             .executor
-            .execute_block(
+            .execute_block_with(
+                self.exec_config(&candidates),
                 &self.hash,
                 &auth,
                 &read,
@@ -780,7 +817,7 @@ impl Ledger {
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
-            error: RefCell::new(None),
+            error: FirstError::default(),
         };
         // The chain's limit as of the parent (a parameter change applies from the next block).
         let chain = chain_config_in(&read, self.chain_config);
@@ -795,7 +832,8 @@ impl Ledger {
         let auth = Auth { ledger: self };
         let out = self
             .executor
-            .execute_block(
+            .execute_block_with(
+                self.exec_config(&block.txs),
                 &self.hash,
                 &auth,
                 &read,
@@ -941,7 +979,7 @@ fn read_nonce(store: &Store, a: &Address) -> u64 {
     let read = PreparedRead {
         state: None,
         store,
-        error: RefCell::new(None),
+        error: FirstError::default(),
     };
     Executor::next_nonce(&read, a)
 }

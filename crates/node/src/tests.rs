@@ -565,7 +565,10 @@ fn certificate_mode_admission_and_receipts() {
             )
         };
         if suite == Suite::Sm {
-            assert_eq!(code(a.submit(&notarize(0, 1).encode())), Some("tx.bad_signature"));
+            assert_eq!(
+                code(a.submit(&notarize(0, 1).encode())),
+                Some("tx.bad_signature")
+            );
         } else {
             let dave_cert = cert(&dave, "dave", Role::Member, 13);
             let reg = sign_tx(

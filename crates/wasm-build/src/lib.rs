@@ -116,4 +116,11 @@ pub fn example(package: &str) -> Vec<u8> {
 }
 
 /// Every example contract package (built together by [`example`]).
-pub const EXAMPLES: &[&str] = &["contract-counter", "contract-token"];
+pub const EXAMPLES: &[&str] = &[
+    "contract-counter",
+    "contract-token",
+    "contract-letter-of-credit",
+    "contract-traceability",
+    "contract-securitisation",
+    "contract-data-market",
+];

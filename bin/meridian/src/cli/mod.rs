@@ -1,5 +1,5 @@
-//! The client side of the binary: `keys`, `tx`, `query`, `status`, all over
-//! `meridian_client` (the same SDK programs use), and `ca`, an organisation certificate
+//! The client side of the binary: `keys`, `tx`, `query`, `status`, `gov` and `contract`, all
+//! over `meridian_client` (the same SDK programs use), and `ca`, an organisation certificate
 //! authority over `meridian_identity`.
 //!
 //! Output is for people by default and one JSON document on stdout with `--json`. Errors print
@@ -7,6 +7,7 @@
 //! `--json`, and set the exit code by class (see [`EXIT_CODES`]).
 
 pub mod ca;
+pub mod contract;
 pub mod gov;
 pub mod keys;
 pub mod query;

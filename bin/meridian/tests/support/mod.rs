@@ -105,12 +105,23 @@ pub struct Cli {
 impl Cli {
     /// Runs `meridian ARGS --json`, adding the passphrase file and `--node` where they apply.
     pub fn raw(&self, args: &[&str]) -> std::process::Output {
+        self.raw_env(args, &[])
+    }
+
+    /// [`Cli::raw`] with extra environment variables.
+    pub fn raw_env(&self, args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
         let mut all: Vec<&str> = args.to_vec();
         let pass = self.pass.to_str().unwrap();
-        if matches!(args.first(), Some(&"keys" | &"tx" | &"ca" | &"gov")) {
+        if matches!(
+            args.first(),
+            Some(&"keys" | &"tx" | &"ca" | &"gov" | &"contract")
+        ) {
             all.extend(["--passphrase-file", pass]);
         }
-        if matches!(args.first(), Some(&"tx" | &"query" | &"status" | &"gov")) {
+        if matches!(
+            args.first(),
+            Some(&"tx" | &"query" | &"status" | &"gov" | &"contract")
+        ) {
             all.extend(["--node", &self.node]);
         }
         all.push("--json");
@@ -120,6 +131,7 @@ impl Cli {
             .env_remove("MERIDIAN_NODE")
             .env_remove("MERIDIAN_GENESIS")
             .env("MERIDIAN_KEYS_DIR", &self.keys)
+            .envs(envs.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
@@ -127,7 +139,12 @@ impl Cli {
 
     /// Runs with `--json`; asserts success; returns the document.
     pub fn ok(&self, args: &[&str]) -> serde_json::Value {
-        let o = self.raw(args);
+        self.ok_env(args, &[])
+    }
+
+    /// [`Cli::ok`] with extra environment variables.
+    pub fn ok_env(&self, args: &[&str], envs: &[(&str, &str)]) -> serde_json::Value {
+        let o = self.raw_env(args, envs);
         let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(
             o.status.success(),

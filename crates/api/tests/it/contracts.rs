@@ -87,7 +87,9 @@ struct Signer<'a> {
 impl Signer<'_> {
     /// Commits `call` and returns the receipt, which must be `ok`.
     fn ok(&mut self, call: meridian_types::Call) -> Value {
-        let v = self.node.commit(&self.node.sign(self.key, self.nonce, call));
+        let v = self
+            .node
+            .commit(&self.node.sign(self.key, self.nonce, call));
         self.nonce += 1;
         assert_eq!(v["receipt"]["code"], "ok", "{v}");
         v["receipt"].clone()
@@ -203,8 +205,7 @@ fn contract_routes_and_every_code() {
     verify_state(&node, &v);
     assert_eq!(v["key"], hex::encode(meta_key("probe")));
     let meta: meridian_contract::ContractMeta =
-        meridian_types::decode_exact(&hex::decode(v["value"].as_str().unwrap()).unwrap())
-            .unwrap();
+        meridian_types::decode_exact(&hex::decode(v["value"].as_str().unwrap()).unwrap()).unwrap();
     let c = &v["contract"];
     assert_eq!(c["name"], "probe");
     assert_eq!(c["code_hash"], hex::encode(node.ledger.hash(&probe)));
@@ -270,17 +271,31 @@ fn contract_routes_and_every_code() {
     // Every failure of a run, with the contract's stable code.
     let run = |m: &str| query(&node, "probe", &json!({ "msg": m, "fuel": 200_000 }));
     let (st, oof) = run("loop");
-    assert!(oof["message"].as_str().unwrap().contains("gas_used 200000"), "{oof}");
+    assert!(
+        oof["message"].as_str().unwrap().contains("gas_used 200000"),
+        "{oof}"
+    );
     w.expect(QUERY, "endless loop", (st, oof), "contract.out_of_fuel");
     w.expect(QUERY, "unreachable", run("unreachable"), "contract.trap");
     w.expect(QUERY, "entry status 7", run("status"), "contract.trap");
     w.expect(QUERY, "recursion", run("deep"), "contract.stack_overflow");
-    w.expect(QUERY, "70,000 bytes", run("xl"), "contract.return_too_large");
+    w.expect(
+        QUERY,
+        "70,000 bytes",
+        run("xl"),
+        "contract.return_too_large",
+    );
     w.expect(QUERY, "pointer -1", run("pointer"), "contract.bad_pointer");
     w.expect(QUERY, "storage_set", run("write"), "contract.read_only");
     w.expect(QUERY, "no error code", run("failure"), "contract.bad_error");
     let (st, own) = run("complain");
-    assert!(own["message"].as_str().unwrap().starts_with("not what I expected"), "{own}");
+    assert!(
+        own["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not what I expected"),
+        "{own}"
+    );
     w.expect(QUERY, "own error", (st, own), "probe.bad_msg");
     w.expect(
         QUERY,
@@ -296,7 +311,10 @@ fn contract_routes_and_every_code() {
     );
 
     // Caller mistakes.
-    for (what, fuel) in [("fuel 0", json!(0)), ("fuel above cap", json!(MAX_QUERY_FUEL + 1))] {
+    for (what, fuel) in [
+        ("fuel 0", json!(0)),
+        ("fuel above cap", json!(MAX_QUERY_FUEL + 1)),
+    ] {
         w.expect(
             QUERY,
             what,
@@ -395,13 +413,11 @@ fn contract_routes_and_every_code() {
             deadline_blocks: 1000,
         };
         a0.ok(call.into_call());
-        a1.ok(
-            IdentityCall::Vote {
-                id: proposal,
-                approve: true,
-            }
-            .into_call(),
-        )
+        a1.ok(IdentityCall::Vote {
+            id: proposal,
+            approve: true,
+        }
+        .into_call())
     };
     decide(
         Action::ApproveContractUpgrade {
@@ -445,11 +461,8 @@ fn contract_routes_and_every_code() {
     }
     assert_eq!(
         hex::decode(
-            node.get(&format!(
-                "/v1/state/{}",
-                c["upgrade_key"].as_str().unwrap()
-            ))
-            .1["value"]
+            node.get(&format!("/v1/state/{}", c["upgrade_key"].as_str().unwrap()))
+                .1["value"]
                 .as_str()
                 .unwrap()
         )
@@ -525,14 +538,12 @@ fn counter_example_over_http() {
         key: &bob,
         nonce: 0,
     };
-    let receipt = b.ok(
-        ContractCall::Call {
-            name: "counter".into(),
-            msg: br#"{"increment": {"by": 2}}"#.to_vec(),
-            fuel: 50_000_000,
-        }
-        .into_call(),
-    );
+    let receipt = b.ok(ContractCall::Call {
+        name: "counter".into(),
+        msg: br#"{"increment": {"by": 2}}"#.to_vec(),
+        fuel: 50_000_000,
+    }
+    .into_call());
     check(&doc, "Receipt", &receipt);
     let gas = receipt["gas_used"].as_u64().unwrap();
     assert!(gas > 0 && gas < 50_000_000, "{receipt}");
@@ -558,13 +569,23 @@ fn counter_example_over_http() {
         json!({"count": 7, "creator": node.address(&alice).to_string()})
     );
     let (st, e) = query(&node, "counter", &json!({"msg": {"explode": {}}}));
-    assert_eq!((st, e["code"].as_str()), (422, Some("counter.bad_msg")), "{e}");
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (422, Some("counter.bad_msg")),
+        "{e}"
+    );
     // too little fuel for the SDK's JSON decoding
     let (st, e) = query(&node, "counter", &json!({"msg": {"get": {}}, "fuel": 1000}));
-    assert_eq!((st, e["code"].as_str()), (422, Some("contract.out_of_fuel")));
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (422, Some("contract.out_of_fuel"))
+    );
 
     let (st, info) = node.get("/v1/contracts/counter");
     assert_eq!(st, 200);
-    assert_eq!(info["contract"]["code_hash"], hex::encode(node.ledger.hash(&code)));
+    assert_eq!(
+        info["contract"]["code_hash"],
+        hex::encode(node.ledger.hash(&code))
+    );
     verify_state(&node, &info);
 }

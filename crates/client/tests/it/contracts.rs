@@ -54,12 +54,24 @@ fn counter_through_the_sdk() {
     assert!(bob.upload_code(&client, &code).unwrap().is_empty());
 
     let deploy = alice
-        .deploy_contract(&client, "counter", hash, br#"{"start": 5}"#, 100_000_000, false)
+        .deploy_contract(
+            &client,
+            "counter",
+            hash,
+            br#"{"start": 5}"#,
+            100_000_000,
+            false,
+        )
         .unwrap();
     let deployed = client.commit(&deploy, WAIT).unwrap();
     assert!(deployed.receipt.gas_used > 0);
     let call = bob
-        .call_contract(&client, "counter", br#"{"increment": {"by": 2}}"#, 10_000_000)
+        .call_contract(
+            &client,
+            "counter",
+            br#"{"increment": {"by": 2}}"#,
+            10_000_000,
+        )
         .unwrap();
     let called = client.commit(&call, WAIT).unwrap();
     assert!(called.receipt.gas_used > 0);
@@ -133,9 +145,16 @@ fn counter_through_the_sdk() {
     // Builders refuse what the chain would.
     for e in [
         alice.call_contract(&client, "bank", b"{}", 1).unwrap_err(),
-        alice.call_contract(&client, "counter", b"{}", 0).unwrap_err(),
         alice
-            .call_contract(&client, "counter", b"{}", meridian_client::MAX_FUEL_PER_TX + 1)
+            .call_contract(&client, "counter", b"{}", 0)
+            .unwrap_err(),
+        alice
+            .call_contract(
+                &client,
+                "counter",
+                b"{}",
+                meridian_client::MAX_FUEL_PER_TX + 1,
+            )
             .unwrap_err(),
         alice.upload_code(&client, &[]).unwrap_err(),
     ] {
@@ -147,13 +166,21 @@ fn counter_through_the_sdk() {
     let status = serde_json::to_string(&client.status().unwrap()).unwrap();
     let view: serde_json::Value = {
         let url = format!("{}/v1/contracts/counter?height={}", net.url, info.height);
-        ureq::get(&url).call().unwrap().body_mut().read_json().unwrap()
+        ureq::get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
     };
     let state_route = |key: &str| {
         let v = client
             .state_view(&hex::decode(key).unwrap(), Some(info.height))
             .unwrap();
-        (format!("/v1/state/{key}"), serde_json::to_string(&v).unwrap())
+        (
+            format!("/v1/state/{key}"),
+            serde_json::to_string(&v).unwrap(),
+        )
     };
     let serve = |v: &serde_json::Value| {
         FakeNode::start(vec![
@@ -165,7 +192,10 @@ fn counter_through_the_sdk() {
     };
     let honest = serve(&view);
     assert_eq!(
-        Client::new(&honest.url).contract_info("counter").unwrap().value,
+        Client::new(&honest.url)
+            .contract_info("counter")
+            .unwrap()
+            .value,
         Some(c.clone())
     );
     let mut lie = view.clone();

@@ -337,10 +337,17 @@ fn p256_transaction_keys() {
         "0360fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
     );
     // Raw intl bytes: 33 = P-256, 32 = Ed25519; uncompressed input is normalised.
-    assert_eq!(PublicKey::from_bytes(Suite::Intl, pk.as_bytes()).unwrap(), pk);
+    assert_eq!(
+        PublicKey::from_bytes(Suite::Intl, pk.as_bytes()).unwrap(),
+        pk
+    );
     let mut unc = vec![0x04];
-    unc.extend(hx("60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"));
-    unc.extend(hx("7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"));
+    unc.extend(hx(
+        "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6",
+    ));
+    unc.extend(hx(
+        "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299",
+    ));
     assert_eq!(PublicKey::from_bytes(Suite::Intl, &unc).unwrap(), pk);
 
     let sig = key.sign(&d1, b"transfer 10");
@@ -356,7 +363,8 @@ fn p256_transaction_keys() {
     );
     // Deterministic (RFC 6979) and low-s.
     assert_eq!(key.sign(&d1, b"transfer 10"), sig);
-    pk.verify_bytes(&d1, b"transfer 10", sig.as_bytes()).unwrap();
+    pk.verify_bytes(&d1, b"transfer 10", sig.as_bytes())
+        .unwrap();
     let raw = p256::ecdsa::Signature::from_slice(sig.as_bytes()).unwrap();
     assert_eq!(raw.normalize_s(), raw);
     let (r, s) = raw.split_scalars();
@@ -367,12 +375,23 @@ fn p256_transaction_keys() {
         "the high-s twin is not accepted"
     );
     // The same bytes are what the domain prescribes: plain ECDSA over the framed payload.
-    crate::verify_p256(pk.as_bytes(), &d1.signing_payload(b"transfer 10"), sig.as_bytes()).unwrap();
+    crate::verify_p256(
+        pk.as_bytes(),
+        &d1.signing_payload(b"transfer 10"),
+        sig.as_bytes(),
+    )
+    .unwrap();
 
     // Tagged and codec encodings carry the algorithm.
     assert_eq!(pk.to_tagged_bytes()[0], P256_TAG);
-    assert_eq!(PublicKey::from_tagged_bytes(&pk.to_tagged_bytes()).unwrap(), pk);
-    assert_eq!(Signature::from_tagged_bytes(&sig.to_tagged_bytes()).unwrap(), sig);
+    assert_eq!(
+        PublicKey::from_tagged_bytes(&pk.to_tagged_bytes()).unwrap(),
+        pk
+    );
+    assert_eq!(
+        Signature::from_tagged_bytes(&sig.to_tagged_bytes()).unwrap(),
+        sig
+    );
     assert_eq!(PublicKey::decode(pk.encode()).unwrap(), pk);
     assert_eq!(Signature::decode(sig.encode()).unwrap(), sig);
     let mut bad = pk.to_tagged_bytes();
@@ -401,7 +420,15 @@ fn p256_transaction_keys() {
             },
         ]
     }
-    assert!(verify_batch(&mut rand::rng(), &d1, &pair(&pk, &sig, &edpk, &edsig)));
+    assert!(verify_batch(
+        &mut rand::rng(),
+        &d1,
+        &pair(&pk, &sig, &edpk, &edsig)
+    ));
     let other = key.sign(&d1, b"other");
-    assert!(!verify_batch(&mut rand::rng(), &d1, &pair(&pk, &other, &edpk, &edsig)));
+    assert!(!verify_batch(
+        &mut rand::rng(),
+        &d1,
+        &pair(&pk, &other, &edpk, &edsig)
+    ));
 }

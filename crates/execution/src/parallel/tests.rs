@@ -116,7 +116,10 @@ impl Module for Prog {
         _method: &str,
         args: &[u8],
     ) -> Result<(), ModuleError> {
-        let id = u32::from_be_bytes(args.try_into().map_err(|_| ModuleError::new("t.args", ""))?);
+        let id = u32::from_be_bytes(
+            args.try_into()
+                .map_err(|_| ModuleError::new("t.args", ""))?,
+        );
         let mut acc = sha2::Sha256::new();
         let mut gas = 0u64;
         for op in &self.programs[id as usize] {
@@ -135,9 +138,15 @@ impl Module for Prog {
                     if from < u64::from(amount) {
                         return Err(ModuleError::new("t.short", format!("has {from}")));
                     }
-                    ctx.set(balance_key(a), (from - u64::from(amount)).to_be_bytes().to_vec())?;
+                    ctx.set(
+                        balance_key(a),
+                        (from - u64::from(amount)).to_be_bytes().to_vec(),
+                    )?;
                     let to = u64_of(ctx.get(&balance_key(b)));
-                    ctx.set(balance_key(b), (to + u64::from(amount)).to_be_bytes().to_vec())?;
+                    ctx.set(
+                        balance_key(b),
+                        (to + u64::from(amount)).to_be_bytes().to_vec(),
+                    )?;
                 }
                 Op::Range(a, b, limit, desc) => {
                     let r = ctx.range(&store_key(a), &store_key(b), limit.into(), desc);
@@ -285,7 +294,12 @@ fn executor(programs: Vec<Vec<Op>>) -> Executor {
 
 type Outcome = Result<BlockOutcome, (usize, AdmissionError)>;
 
-fn sequential(exec: &Executor, base: &BTreeMap<Vec<u8>, Vec<u8>>, txs: &[SignedTx], mode: ExecMode) -> Outcome {
+fn sequential(
+    exec: &Executor,
+    base: &BTreeMap<Vec<u8>, Vec<u8>>,
+    txs: &[SignedTx],
+    mode: ExecMode,
+) -> Outcome {
     exec.execute_block(&Sha, &FlagAuth, base, &env(), txs.to_vec(), mode)
 }
 
@@ -356,16 +370,13 @@ fn workload(
                 program,
             });
         let base = proptest::collection::btree_map(
-            (0..keys, any::<bool>()).prop_map(|(k, bal)| if bal { balance_key(k) } else { store_key(k) }),
+            (0..keys, any::<bool>())
+                .prop_map(|(k, bal)| if bal { balance_key(k) } else { store_key(k) }),
             proptest::collection::vec(any::<u8>(), 8),
             0..usize::from(keys).min(40),
         );
         let nonces = proptest::collection::btree_map(0..senders, 0..3u64, 0..3);
-        (
-            proptest::collection::vec(tx, 1..max_txs),
-            base,
-            nonces,
-        )
+        (proptest::collection::vec(tx, 1..max_txs), base, nonces)
     })
 }
 
@@ -471,7 +482,10 @@ fn one_sender_one_hot_key() {
     let expected = sequential(&exec, &base, &txs, ExecMode::Verify);
     assert_eq!(expected.as_ref().unwrap().receipts.len(), usize::from(n));
     for threads in [2, 4, 8] {
-        assert_eq!(parallel(&exec, &base, &txs, ExecMode::Verify, threads), expected);
+        assert_eq!(
+            parallel(&exec, &base, &txs, ExecMode::Verify, threads),
+            expected
+        );
     }
 }
 
@@ -513,7 +527,10 @@ fn module_panics_propagate_like_sequential() {
     let expected = sequential(&exec, &base, &txs, ExecMode::Verify);
     assert_eq!(expected.as_ref().unwrap_err().0, 30);
     for threads in [1, 2, 4, 8] {
-        assert_eq!(parallel(&exec, &base, &txs, ExecMode::Verify, threads), expected);
+        assert_eq!(
+            parallel(&exec, &base, &txs, ExecMode::Verify, threads),
+            expected
+        );
     }
 }
 
@@ -542,7 +559,10 @@ fn speculative_panics_are_discarded() {
     let expected = sequential(&exec, &base, &txs, ExecMode::Verify);
     assert!(expected.is_ok());
     for threads in [2, 4, 8] {
-        assert_eq!(parallel(&exec, &base, &txs, ExecMode::Verify, threads), expected);
+        assert_eq!(
+            parallel(&exec, &base, &txs, ExecMode::Verify, threads),
+            expected
+        );
     }
 }
 
@@ -557,7 +577,9 @@ fn config_falls_back_to_sequential() {
     assert!(!ExecConfig { threads: 1, ..cfg }.is_parallel(1000));
     assert!(!ExecConfig::SEQUENTIAL.is_parallel(1000));
     let exec = executor(vec![vec![Op::Add(0, 1)]; 70]);
-    let txs: Vec<SignedTx> = (0..70u32).map(|i| body(0, u64::from(i), "contract", i)).collect();
+    let txs: Vec<SignedTx> = (0..70u32)
+        .map(|i| body(0, u64::from(i), "contract", i))
+        .collect();
     let base = BTreeMap::new();
     let expected = sequential(&exec, &base, &txs, ExecMode::Verify);
     for cfg in [cfg, ExecConfig::SEQUENTIAL, ExecConfig::default()] {
@@ -577,4 +599,26 @@ fn config_falls_back_to_sequential() {
         parallel(&exec, &base, &[], ExecMode::Propose, 4),
         sequential(&exec, &base, &[], ExecMode::Propose)
     );
+}
+
+/// Two keys with the same 64-bit hash (never seen in practice with a random hash key, but
+/// possible) are kept apart.
+#[test]
+fn colliding_key_hashes_stay_apart() {
+    use super::{Entry, Shard};
+    let mut shard = Shard::with_capacity(4);
+    let (a, b) = (b"key/a".to_vec(), b"key/b".to_vec());
+    for (key, idx) in [(&a, 1), (&b, 2), (&a, 3)] {
+        let (bytes, versions, _) = shard.entry(7, key.clone());
+        assert_eq!(&*bytes, key.as_slice());
+        versions.push((idx, Entry::Estimate));
+    }
+    let idxs = |v: Option<&super::Versions>| v.map(|v| v.iter().map(|e| e.0).collect::<Vec<_>>());
+    assert_eq!(idxs(shard.get(7, &a)), Some(vec![1, 3]));
+    assert_eq!(idxs(shard.get(7, &b)), Some(vec![2]));
+    assert_eq!(idxs(shard.get(7, b"key/c")), None);
+    assert_eq!(idxs(shard.get(8, &a)), None);
+    shard.get_mut(7, &b).unwrap().clear();
+    assert_eq!(idxs(shard.get(7, &b)), Some(vec![]));
+    assert_eq!(idxs(shard.get(7, &a)), Some(vec![1, 3]));
 }

@@ -65,9 +65,9 @@ pub(crate) fn load_contract(
             format!("contract {name} is frozen by governance"),
         ));
     }
-    let code = ctx.get(&code_key(&meta.code_hash)).ok_or_else(|| {
-        HostError::new(crate::codes::CORRUPT, "the contract's code is missing")
-    })?;
+    let code = ctx
+        .get(&code_key(&meta.code_hash))
+        .ok_or_else(|| HostError::new(crate::codes::CORRUPT, "the contract's code is missing"))?;
     Ok((meta, code))
 }
 
@@ -196,7 +196,14 @@ impl meridian_vm::Host for ChainHost<'_, '_> {
                 suite: self.suite,
                 natives: self.natives,
             };
-            vm.run(meta.code_hash, &code, Entry::Execute, msg, fuel, &mut callee)
+            vm.run(
+                meta.code_hash,
+                &code,
+                Entry::Execute,
+                msg,
+                fuel,
+                &mut callee,
+            )
         };
         let effects = child.into_outcome();
         match outcome.result {

@@ -193,10 +193,7 @@ impl ContractModule {
         if total == 0 || total_len > self.vm.limits().max_code_size {
             return Err(err(
                 codes::CODE_TOO_LARGE,
-                format!(
-                    "code must be 1..={} bytes",
-                    self.vm.limits().max_code_size
-                ),
+                format!("code must be 1..={} bytes", self.vm.limits().max_code_size),
             ));
         }
         if ctx.get(&code_key(&code_hash)).is_some() {
@@ -226,7 +223,10 @@ impl ContractModule {
         let received = offset + part_len;
         if received < total {
             ctx.set(upload_part_key(&uploader, &code_hash, offset), bytes)?;
-            ctx.set(key, meridian_types::Encode::encode(&Upload { total, received }))?;
+            ctx.set(
+                key,
+                meridian_types::Encode::encode(&Upload { total, received }),
+            )?;
             return Ok(());
         }
         // Last part: assemble, check the hash, validate, store; drop the staging keys.
@@ -300,7 +300,15 @@ impl ContractModule {
         Self::check_fuel(fuel)?;
         let (meta, code) =
             host::load_contract(ctx, &name).map_err(|e| ModuleError::new(e.code, e.message))?;
-        self.run_tx(ctx, &name, meta.code_hash, &code, Entry::Execute, &msg, fuel)
+        self.run_tx(
+            ctx,
+            &name,
+            meta.code_hash,
+            &code,
+            Entry::Execute,
+            &msg,
+            fuel,
+        )
     }
 
     fn upgrade(

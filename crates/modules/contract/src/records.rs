@@ -175,7 +175,11 @@ pub enum ContractCall {
         allow_reentry: bool,
     },
     /// Run `name`'s `execute`.
-    Call { name: String, msg: Vec<u8>, fuel: u64 },
+    Call {
+        name: String,
+        msg: Vec<u8>,
+        fuel: u64,
+    },
     /// Switch `name` to governance-approved stored code and run its `migrate`.
     Upgrade {
         name: String,

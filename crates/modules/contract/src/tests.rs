@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use meridian_bank::{balance_key, decode_balance, Bank, BankCall};
 use meridian_crypto::Suite;
-use meridian_execution::{
-    BlockEnv, ExecMode, Executor, Module, TxAuthenticator,
-};
+use meridian_execution::{BlockEnv, ExecMode, Executor, Module, TxAuthenticator};
 use meridian_types::{Address, Call, ChainId, Hash32, HashFn, Receipt, SignedTx, TxBody};
 use meridian_vm::{Vm, VmLimits};
 
@@ -313,14 +311,9 @@ fn token_transfers_and_lists_accounts_through_ordered_ranges() {
     };
     assert_eq!(bal(&c, &alice), "750");
     assert_eq!(bal(&c, &bob), "250");
-    let all = c
-        .query("dcep", r#"{"all_accounts":{"limit":10}}"#)
-        .unwrap();
+    let all = c.query("dcep", r#"{"all_accounts":{"limit":10}}"#).unwrap();
     let listed = all.to_string();
-    assert!(
-        listed.contains(&alice) && listed.contains(&bob),
-        "{listed}"
-    );
+    assert!(listed.contains(&alice) && listed.contains(&bob), "{listed}");
     // Queries cannot write.
     assert!(c
         .query(
@@ -360,7 +353,10 @@ fn a_failed_nested_call_reverts_only_the_callee() {
     let r = c.call(BOB, "caller", "", 1_000_000);
     assert_eq!(r.code, "ok", "{}", r.message);
     assert_eq!(c.contract_keys("caller").len(), 1);
-    assert!(c.contract_keys("callee").is_empty(), "callee's write reverted");
+    assert!(
+        c.contract_keys("callee").is_empty(),
+        "callee's write reverted"
+    );
     // Called directly, the callee fails the transaction.
     assert_eq!(c.call(BOB, "callee", "", 1_000_000).code, codes::TRAP);
 }
@@ -442,8 +438,7 @@ fn governance_freezes_and_approves_upgrades() {
         c.one(ALICE, upgrade("counter", h2).into_call()).code,
         codes::NOT_APPROVED
     );
-    c.state
-        .insert(approved_upgrade_key("counter"), h2.to_vec());
+    c.state.insert(approved_upgrade_key("counter"), h2.to_vec());
     assert_eq!(
         c.one(BOB, upgrade("counter", h2).into_call()).code,
         codes::NOT_APPROVED,

@@ -1308,12 +1308,7 @@ fn a_validator_whose_certificate_expired_is_retired_by_any_member() {
     }
     .into_call();
     assert_eq!(w.send(&carol, reg, T0 + 5), "ok");
-    let retire = |k: &PrivateKey| {
-        IdentityCall::RetireValidator {
-            public_key: pk(k),
-        }
-        .into_call()
-    };
+    let retire = |k: &PrivateKey| IdentityCall::RetireValidator { public_key: pk(k) }.into_call();
     assert_eq!(
         w.send(&carol, retire(&vkey(0)), T0 + 10),
         "identity.cert_still_valid"
@@ -1382,7 +1377,11 @@ fn contracts_are_frozen_and_upgrades_approved_by_vote() {
     };
     // A non-admin cannot propose it.
     assert_eq!(
-        w.send(&key(2), propose(approve.clone(), Threshold::Majority, 10), T0 + 25),
+        w.send(
+            &key(2),
+            propose(approve.clone(), Threshold::Majority, 10),
+            T0 + 25
+        ),
         "auth.denied"
     );
     w.pass(approve.clone(), T0 + 30);
@@ -1393,5 +1392,8 @@ fn contracts_are_frozen_and_upgrades_approved_by_vote() {
     // The wire tags are frozen.
     assert_eq!(freeze(true).encode()[0], 10);
     assert_eq!(approve.encode()[0], 11);
-    assert_eq!(meridian_types::decode_exact::<Action>(&approve.encode()).unwrap(), approve);
+    assert_eq!(
+        meridian_types::decode_exact::<Action>(&approve.encode()).unwrap(),
+        approve
+    );
 }
