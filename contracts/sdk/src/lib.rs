@@ -37,6 +37,7 @@ mod codec;
 mod ctx;
 mod entry;
 mod error;
+mod hash;
 mod storage;
 pub mod sys;
 #[cfg(not(target_arch = "wasm32"))]
@@ -46,6 +47,7 @@ mod types;
 pub use ctx::{Ctx, RangeIter, RawEntry};
 pub use entry::EntryPoints;
 pub use error::{codes, CallError, ContractError, InvalidErrorCode};
+pub use hash::Hash32;
 pub use storage::{Item, Key, KeyDecode, Map, MapIter};
 pub use types::{
     is_valid_error_code, u128_dec, Address, Env, NotaryRecord, Order, ParseAddressError,

@@ -25,9 +25,7 @@
 
 #![deny(unsafe_code)]
 
-mod hash;
-
-pub use hash::Hash32;
+pub use meridian_contract_sdk::Hash32;
 
 use meridian_contract_sdk::serde_json::Value;
 use meridian_contract_sdk::{ensure, fail, Address, ContractError, Ctx, Item, Map};

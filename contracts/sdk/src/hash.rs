@@ -1,5 +1,5 @@
 //! [`Hash32`]: a 32-byte hash (document hash, data hash, fingerprint) that is 64 hex digits in
-//! JSON. The SDK has no such type yet, so each example carries this small copy.
+//! JSON.
 
 use std::fmt;
 use std::str::FromStr;
