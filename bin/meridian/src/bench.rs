@@ -134,6 +134,20 @@ fn post_tx(agent: &ureq::Agent, node: &str, raw: &[u8], commit: bool) -> Result<
         .map_err(|e| anyhow!("{e}"))
 }
 
+/// Submits `raws` (one sender's consecutive nonces) in rounds that stay inside the pool's
+/// per-sender window: a batch, then the round's last transaction in commit mode.
+fn submit_in_rounds(agent: &ureq::Agent, node: &str, raws: &[Vec<u8>], what: &str) -> Result<()> {
+    for round in raws.chunks(256) {
+        let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
+        let refused = post_batch(agent, node, rest)?;
+        if refused > 0 {
+            bail!("{refused} {what} transactions refused");
+        }
+        post_tx(agent, node, last, true)?;
+    }
+    Ok(())
+}
+
 /// Single-core verifications per second of the suite's signatures on this machine.
 pub fn measure_verify_rate(suite: Suite) -> f64 {
     let key = PrivateKey::from_seed(suite, &[3; 32]);
@@ -254,16 +268,7 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
             .encode()
         })
         .collect();
-    // In rounds that stay inside the pool's per-sender window: a batch, then the round's last
-    // mint in commit mode.
-    for round in mints.chunks(256) {
-        let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
-        let refused = post_batch(&agent, &args.nodes[0], rest)?;
-        if refused > 0 {
-            bail!("{refused} funding transactions refused");
-        }
-        post_tx(&agent, &args.nodes[0], last, true)?;
-    }
+    submit_in_rounds(&agent, &args.nodes[0], &mints, "funding")?;
 
     let total = (args.rate * args.duration) as usize;
     let contract = match args.workload.as_str() {
@@ -582,14 +587,7 @@ fn deploy_workload(
                 .encode()
             })
             .collect();
-        for round in raws.chunks(256) {
-            let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
-            let refused = post_batch(agent, node, rest)?;
-            if refused > 0 {
-                bail!("{refused} token funding transactions refused");
-            }
-            post_tx(agent, node, last, true)?;
-        }
+        submit_in_rounds(agent, node, &raws, "token funding")?;
         // Every sender's nonce 0: one warm-up transfer to itself, so the timed calls all
         // find a funded, touched account.
         let warm: Vec<Vec<u8>> = senders

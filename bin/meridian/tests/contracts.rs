@@ -21,101 +21,14 @@
 mod support;
 use support::*;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use meridian_crypto::Suite;
 use serde_json::{json, Value};
 
 const PASS: &str = "correct horse battery staple";
-
-/// `meridian devnet --certs` in its own process group (its nodes inherit it).
-struct Devnet {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Devnet {
-    fn start(dir: &Path, pass: &Path, p2p: u16, api: u16) -> Devnet {
-        use std::os::unix::process::CommandExt as _;
-        let mut child = Command::new(BIN)
-            .args(["devnet", "--validators", "4", "--suite", "sm", "--certs"])
-            .arg("--data-dir")
-            .arg(dir)
-            .arg("--passphrase-file")
-            .arg(pass)
-            .args(["--p2p-port", &p2p.to_string()])
-            .args(["--api-port", &api.to_string()])
-            .env_remove("MERIDIAN_PASSPHRASE")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .process_group(0)
-            .spawn()
-            .expect("spawn meridian devnet");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Devnet {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn wait_line(&mut self, prefix: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.seen.push(l.clone());
-                    if l.starts_with(prefix) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "no `{prefix}` line from devnet in {limit:?}; output so far: {:#?}",
-                    self.seen
-                ),
-            }
-        }
-    }
-
-    /// SIGINT, then wait for the supervisor (which stops its nodes) to exit.
-    fn stop(&mut self, limit: Duration) -> bool {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    }
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let stopped = self.stop(Duration::from_secs(20));
-        let pgid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-        if !stopped {
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// The workspace root.
 fn workspace() -> PathBuf {

@@ -178,3 +178,96 @@ pub fn http_json(url: &str) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
     (status, r.body_mut().read_json().expect("JSON body"))
 }
+
+/// `meridian devnet --certs` (4 sm validators, passphrase from a file) in its own process
+/// group, so its nodes inherit it and a drop kills what is left. Shared by the certificate-mode
+/// process tests (governance, contracts).
+pub struct Devnet {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Devnet {
+    pub fn start(dir: &std::path::Path, pass: &std::path::Path, p2p: u16, api: u16) -> Devnet {
+        use std::os::unix::process::CommandExt as _;
+        let mut child = std::process::Command::new(BIN)
+            .args(["devnet", "--validators", "4", "--suite", "sm", "--certs"])
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--passphrase-file")
+            .arg(pass)
+            .args(["--p2p-port", &p2p.to_string()])
+            .args(["--api-port", &api.to_string()])
+            .env_remove("MERIDIAN_PASSPHRASE")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("spawn meridian devnet");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        Devnet {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn wait_line(&mut self, prefix: &str, limit: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.starts_with(prefix) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no `{prefix}` line from devnet in {limit:?}; output so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, sig);
+    }
+
+    /// SIGINT, then wait for the supervisor (which stops its nodes) to exit.
+    pub fn stop(&mut self, limit: std::time::Duration) -> bool {
+        self.signal(nix::sys::signal::Signal::SIGINT);
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let stopped = self.stop(std::time::Duration::from_secs(20));
+        // Whatever is left of the group (the supervisor, nodes it did not stop).
+        let pgid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+        if !stopped {
+            let _ = self.child.wait();
+        }
+    }
+}
