@@ -42,6 +42,8 @@ pub mod sm2dsa;
 pub mod suite;
 
 #[cfg(feature = "simplex")]
+pub mod finality;
+#[cfg(feature = "simplex")]
 pub mod simplex_sm2;
 
 pub use aead::{open, seal, SymmetricKey};
