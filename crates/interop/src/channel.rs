@@ -7,10 +7,11 @@ use meridian_types::{decode_exact, CodecError, Decode, Encode, Reader, Writer};
 use crate::error::{codes, InteropError};
 use crate::paths::{check_id, MAX_ID_LEN};
 
-/// Largest packet payload.
-pub const MAX_PACKET_DATA_LEN: usize = 64 * 1024;
+/// Largest packet payload: a sent packet travels to the relayer in one event (at most 4 KiB
+/// with its header fields).
+pub const MAX_PACKET_DATA_LEN: usize = 3 * 1024;
 /// Largest acknowledgement (result bytes or error message).
-pub const MAX_ACK_LEN: usize = 4 * 1024;
+pub const MAX_ACK_LEN: usize = 1024;
 /// Longest channel version string.
 pub const MAX_VERSION_LEN: usize = 64;
 

@@ -10,6 +10,8 @@
 use meridian_crypto::Suite;
 use meridian_storage::{HashKind, StateProof, StorageError};
 
+pub use meridian_storage::MAX_STATE_PROOF_LEN;
+
 use crate::client::{ClientState, ConsensusState};
 use crate::error::{codes, InteropError};
 

@@ -101,6 +101,30 @@ pub enum Action {
     FreezeContract { name: String, frozen: bool },
     /// Allow contract `name`'s creator to switch it to the code with `code_hash`.
     ApproveContractUpgrade { name: String, code_hash: [u8; 32] },
+    /// Allow one call that needs a governance decision: `module.method` with exactly the
+    /// arguments whose suite hash is `args_hash` (e.g. creating a light client of another
+    /// region from a trusted validator set, or opening a connection). The module checks the
+    /// approval when the call arrives and uses it once.
+    ApproveCall {
+        module: String,
+        method: String,
+        args_hash: [u8; 32],
+    },
+}
+
+/// Longest module name in an approved call.
+pub const MAX_APPROVED_MODULE_LEN: usize = 32;
+/// Longest method name in an approved call.
+pub const MAX_APPROVED_METHOD_LEN: usize = 64;
+
+/// `identity/approved/<module>/<method>/<hex args hash>`: present once governance approved
+/// that call (see [`Action::ApproveCall`]).
+pub fn approved_call_key(module: &str, method: &str, args_hash: &[u8; 32]) -> Vec<u8> {
+    format!(
+        "identity/approved/{module}/{method}/{}",
+        hex::encode(args_hash)
+    )
+    .into_bytes()
 }
 
 /// Longest contract name (the `contract` module's rule, repeated here because governance
@@ -202,6 +226,16 @@ impl Encode for Action {
                 w.str(name);
                 w.fixed(code_hash);
             }
+            Action::ApproveCall {
+                module,
+                method,
+                args_hash,
+            } => {
+                w.u8(12);
+                w.str(module);
+                w.str(method);
+                w.fixed(args_hash);
+            }
         }
     }
 }
@@ -257,6 +291,11 @@ impl Decode for Action {
             11 => Action::ApproveContractUpgrade {
                 name: r.string(MAX_CONTRACT_NAME_LEN, "action.contract")?,
                 code_hash: r.array("action.code_hash")?,
+            },
+            12 => Action::ApproveCall {
+                module: r.string(MAX_APPROVED_MODULE_LEN, "action.module")?,
+                method: r.string(MAX_APPROVED_METHOD_LEN, "action.method")?,
+                args_hash: r.array("action.args_hash")?,
             },
             _ => return Err(CodecError::Invalid("action.kind")),
         })
@@ -496,6 +535,25 @@ fn check(
             }
             if ctx.get(&contract_meta_key(name)).is_none() {
                 return Err(err(codes::NO_CONTRACT, format!("no contract {name}")));
+            }
+        }
+        Action::ApproveCall { module, method, .. } => {
+            let word = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            };
+            if !word(module) || !word(method) {
+                return Err(err(
+                    codes::BAD_ARGS,
+                    "module and method are lower-case names ([a-z0-9_])",
+                ));
+            }
+            if module == MODULE {
+                return Err(err(
+                    codes::BAD_ARGS,
+                    "identity calls are governed by proposals themselves, not approvals",
+                ));
             }
         }
         Action::AddValidator { .. }
@@ -811,6 +869,19 @@ fn apply(
             let ev = IdentityEvent::ContractUpgradeApproved {
                 name: name.clone(),
                 code_hash: *code_hash,
+            };
+            ctx.emit(ev.kind(), ev.encode())?;
+        }
+        Action::ApproveCall {
+            module,
+            method,
+            args_hash,
+        } => {
+            ctx.set(approved_call_key(module, method, args_hash), vec![1])?;
+            let ev = IdentityEvent::CallApproved {
+                module: module.clone(),
+                method: method.clone(),
+                args_hash: *args_hash,
             };
             ctx.emit(ev.kind(), ev.encode())?;
         }

@@ -43,7 +43,8 @@ use meridian_types::{
 
 pub use access::IdentityAccess;
 pub use governance::{
-    contract_frozen_key, contract_upgrade_key, Action, Proposal, Status, Threshold,
+    approved_call_key, contract_frozen_key, contract_upgrade_key, Action, Proposal, Status,
+    Threshold,
 };
 pub use records::*;
 
@@ -246,10 +247,15 @@ pub enum IdentityEvent {
         name: String,
         code_hash: [u8; 32],
     },
+    CallApproved {
+        module: String,
+        method: String,
+        args_hash: [u8; 32],
+    },
 }
 
 /// Every identity event kind, as [`IdentityEvent::kind`] names it.
-pub const EVENT_KINDS: [&str; 13] = [
+pub const EVENT_KINDS: [&str; 14] = [
     "member_registered",
     "cert_revoked",
     "proposal_created",
@@ -263,6 +269,7 @@ pub const EVENT_KINDS: [&str; 13] = [
     "param_set",
     "contract_frozen",
     "contract_upgrade_approved",
+    "call_approved",
 ];
 
 impl IdentityEvent {
@@ -281,6 +288,7 @@ impl IdentityEvent {
             IdentityEvent::ParamSet { .. } => "param_set",
             IdentityEvent::ContractFrozen { .. } => "contract_frozen",
             IdentityEvent::ContractUpgradeApproved { .. } => "contract_upgrade_approved",
+            IdentityEvent::CallApproved { .. } => "call_approved",
         }
     }
 }
@@ -347,6 +355,15 @@ impl Encode for IdentityEvent {
             IdentityEvent::ContractUpgradeApproved { name, code_hash } => {
                 w.str(name);
                 w.fixed(code_hash);
+            }
+            IdentityEvent::CallApproved {
+                module,
+                method,
+                args_hash,
+            } => {
+                w.str(module);
+                w.str(method);
+                w.fixed(args_hash);
             }
         }
     }
@@ -419,6 +436,15 @@ pub fn decode_event(kind: &str, data: &[u8]) -> Option<IdentityEvent> {
         "contract_upgrade_approved" => IdentityEvent::ContractUpgradeApproved {
             name: r.string(governance::MAX_CONTRACT_NAME_LEN, "name").ok()?,
             code_hash: r.array("code_hash").ok()?,
+        },
+        "call_approved" => IdentityEvent::CallApproved {
+            module: r
+                .string(governance::MAX_APPROVED_MODULE_LEN, "module")
+                .ok()?,
+            method: r
+                .string(governance::MAX_APPROVED_METHOD_LEN, "method")
+                .ok()?,
+            args_hash: r.array("args_hash").ok()?,
         },
         _ => return None,
     };

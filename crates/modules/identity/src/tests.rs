@@ -1275,6 +1275,11 @@ fn every_event_kind_is_listed_and_round_trips() {
             name: "dcep".into(),
             code_hash: [8; 32],
         },
+        IdentityEvent::CallApproved {
+            module: "interop".into(),
+            method: "create_client".into(),
+            args_hash: [9; 32],
+        },
     ];
     let kinds: Vec<&str> = all.iter().map(IdentityEvent::kind).collect();
     assert_eq!(kinds, EVENT_KINDS);

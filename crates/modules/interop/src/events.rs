@@ -1,0 +1,347 @@
+//! Events the module emits (the relayer follows `send_packet` and `write_ack`; explorers and
+//! the CLI show the rest). Data is the canonical encoding of each variant's fields.
+
+use meridian_interop::paths::MAX_ID_LEN;
+use meridian_interop::{Acknowledgement, Packet};
+use meridian_types::{decode_exact, ChainId, CodecError, Decode, Encode, Reader, Writer};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InteropEvent {
+    ClientCreated {
+        client_id: String,
+        chain_id: ChainId,
+        height: u64,
+    },
+    ClientUpdated {
+        client_id: String,
+        height: u64,
+    },
+    ClientFrozen {
+        client_id: String,
+        height: u64,
+        reason: String,
+    },
+    ClientSubstituted {
+        subject: String,
+        substitute: String,
+    },
+    /// Any connection handshake step; `state` is the new state of `connection_id`.
+    Connection {
+        connection_id: String,
+        state: u8,
+        client_id: String,
+        counterparty_client_id: String,
+        counterparty_connection_id: String,
+    },
+    /// Any channel handshake step (or closing); `state` is the channel's new state.
+    Channel {
+        port: String,
+        channel: String,
+        state: u8,
+        connection_id: String,
+        counterparty_port: String,
+        counterparty_channel: String,
+    },
+    SendPacket(Packet),
+    RecvPacket(Packet),
+    /// The destination wrote `ack` for packet `sequence` received on `(port, channel)`.
+    WriteAck {
+        port: String,
+        channel: String,
+        sequence: u64,
+        ack: Acknowledgement,
+    },
+    AcknowledgePacket {
+        port: String,
+        channel: String,
+        sequence: u64,
+        success: bool,
+    },
+    TimeoutPacket {
+        port: String,
+        channel: String,
+        sequence: u64,
+    },
+}
+
+/// Every kind, as [`InteropEvent::kind`] names it.
+pub const EVENT_KINDS: [&str; 11] = [
+    "client_created",
+    "client_updated",
+    "client_frozen",
+    "client_substituted",
+    "connection",
+    "channel",
+    "send_packet",
+    "recv_packet",
+    "write_ack",
+    "acknowledge_packet",
+    "timeout_packet",
+];
+
+impl InteropEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InteropEvent::ClientCreated { .. } => "client_created",
+            InteropEvent::ClientUpdated { .. } => "client_updated",
+            InteropEvent::ClientFrozen { .. } => "client_frozen",
+            InteropEvent::ClientSubstituted { .. } => "client_substituted",
+            InteropEvent::Connection { .. } => "connection",
+            InteropEvent::Channel { .. } => "channel",
+            InteropEvent::SendPacket(_) => "send_packet",
+            InteropEvent::RecvPacket(_) => "recv_packet",
+            InteropEvent::WriteAck { .. } => "write_ack",
+            InteropEvent::AcknowledgePacket { .. } => "acknowledge_packet",
+            InteropEvent::TimeoutPacket { .. } => "timeout_packet",
+        }
+    }
+
+    /// Decodes an event of this module from its kind and data.
+    pub fn decode(kind: &str, data: &[u8]) -> Result<Self, CodecError> {
+        let mut r = Reader::new(data);
+        let id = |r: &mut Reader<'_>, w: &'static str| r.string(MAX_ID_LEN, w);
+        let ev = match kind {
+            "client_created" => InteropEvent::ClientCreated {
+                client_id: id(&mut r, "client_id")?,
+                chain_id: ChainId::decode_from(&mut r)?,
+                height: r.u64("height")?,
+            },
+            "client_updated" => InteropEvent::ClientUpdated {
+                client_id: id(&mut r, "client_id")?,
+                height: r.u64("height")?,
+            },
+            "client_frozen" => InteropEvent::ClientFrozen {
+                client_id: id(&mut r, "client_id")?,
+                height: r.u64("height")?,
+                reason: r.string(512, "reason")?,
+            },
+            "client_substituted" => InteropEvent::ClientSubstituted {
+                subject: id(&mut r, "subject")?,
+                substitute: id(&mut r, "substitute")?,
+            },
+            "connection" => InteropEvent::Connection {
+                connection_id: id(&mut r, "connection_id")?,
+                state: r.u8("state")?,
+                client_id: id(&mut r, "client_id")?,
+                counterparty_client_id: id(&mut r, "counterparty_client_id")?,
+                counterparty_connection_id: id(&mut r, "counterparty_connection_id")?,
+            },
+            "channel" => InteropEvent::Channel {
+                port: id(&mut r, "port")?,
+                channel: id(&mut r, "channel")?,
+                state: r.u8("state")?,
+                connection_id: id(&mut r, "connection_id")?,
+                counterparty_port: id(&mut r, "counterparty_port")?,
+                counterparty_channel: id(&mut r, "counterparty_channel")?,
+            },
+            "send_packet" => InteropEvent::SendPacket(decode_exact(data)?),
+            "recv_packet" => InteropEvent::RecvPacket(decode_exact(data)?),
+            "write_ack" => InteropEvent::WriteAck {
+                port: id(&mut r, "port")?,
+                channel: id(&mut r, "channel")?,
+                sequence: r.u64("sequence")?,
+                ack: Acknowledgement::decode_from(&mut r)?,
+            },
+            "acknowledge_packet" => InteropEvent::AcknowledgePacket {
+                port: id(&mut r, "port")?,
+                channel: id(&mut r, "channel")?,
+                sequence: r.u64("sequence")?,
+                success: r.bool("success")?,
+            },
+            "timeout_packet" => InteropEvent::TimeoutPacket {
+                port: id(&mut r, "port")?,
+                channel: id(&mut r, "channel")?,
+                sequence: r.u64("sequence")?,
+            },
+            _ => return Err(CodecError::Invalid("event kind")),
+        };
+        if !matches!(
+            ev,
+            InteropEvent::SendPacket(_) | InteropEvent::RecvPacket(_)
+        ) {
+            r.finish()?;
+        }
+        Ok(ev)
+    }
+}
+
+impl Encode for InteropEvent {
+    fn encode_to(&self, w: &mut Writer) {
+        match self {
+            InteropEvent::ClientCreated {
+                client_id,
+                chain_id,
+                height,
+            } => {
+                w.str(client_id);
+                chain_id.encode_to(w);
+                w.u64(*height);
+            }
+            InteropEvent::ClientUpdated { client_id, height } => {
+                w.str(client_id);
+                w.u64(*height);
+            }
+            InteropEvent::ClientFrozen {
+                client_id,
+                height,
+                reason,
+            } => {
+                w.str(client_id);
+                w.u64(*height);
+                w.str(reason);
+            }
+            InteropEvent::ClientSubstituted {
+                subject,
+                substitute,
+            } => {
+                w.str(subject);
+                w.str(substitute);
+            }
+            InteropEvent::Connection {
+                connection_id,
+                state,
+                client_id,
+                counterparty_client_id,
+                counterparty_connection_id,
+            } => {
+                w.str(connection_id);
+                w.u8(*state);
+                w.str(client_id);
+                w.str(counterparty_client_id);
+                w.str(counterparty_connection_id);
+            }
+            InteropEvent::Channel {
+                port,
+                channel,
+                state,
+                connection_id,
+                counterparty_port,
+                counterparty_channel,
+            } => {
+                w.str(port);
+                w.str(channel);
+                w.u8(*state);
+                w.str(connection_id);
+                w.str(counterparty_port);
+                w.str(counterparty_channel);
+            }
+            InteropEvent::SendPacket(p) | InteropEvent::RecvPacket(p) => p.encode_to(w),
+            InteropEvent::WriteAck {
+                port,
+                channel,
+                sequence,
+                ack,
+            } => {
+                w.str(port);
+                w.str(channel);
+                w.u64(*sequence);
+                ack.encode_to(w);
+            }
+            InteropEvent::AcknowledgePacket {
+                port,
+                channel,
+                sequence,
+                success,
+            } => {
+                w.str(port);
+                w.str(channel);
+                w.u64(*sequence);
+                w.bool(*success);
+            }
+            InteropEvent::TimeoutPacket {
+                port,
+                channel,
+                sequence,
+            } => {
+                w.str(port);
+                w.str(channel);
+                w.u64(*sequence);
+            }
+        }
+    }
+}
+
+pub(crate) fn emit(
+    ctx: &mut meridian_execution::TxContext<'_>,
+    ev: InteropEvent,
+) -> Result<(), meridian_execution::ModuleError> {
+    ctx.emit(ev.kind(), ev.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        let p = Packet {
+            sequence: 1,
+            source_port: "transfer".into(),
+            source_channel: "channel-0".into(),
+            dest_port: "transfer".into(),
+            dest_channel: "channel-1".into(),
+            data: vec![1, 2],
+            timeout_height: 5,
+            timeout_timestamp_ms: 0,
+        };
+        let all = vec![
+            InteropEvent::ClientCreated {
+                client_id: "client-0".into(),
+                chain_id: ChainId::new("region-b").unwrap(),
+                height: 3,
+            },
+            InteropEvent::ClientUpdated {
+                client_id: "client-0".into(),
+                height: 4,
+            },
+            InteropEvent::ClientFrozen {
+                client_id: "client-0".into(),
+                height: 4,
+                reason: "fork".into(),
+            },
+            InteropEvent::ClientSubstituted {
+                subject: "client-0".into(),
+                substitute: "client-1".into(),
+            },
+            InteropEvent::Connection {
+                connection_id: "connection-0".into(),
+                state: 1,
+                client_id: "client-0".into(),
+                counterparty_client_id: "client-3".into(),
+                counterparty_connection_id: "".into(),
+            },
+            InteropEvent::Channel {
+                port: "transfer".into(),
+                channel: "channel-0".into(),
+                state: 3,
+                connection_id: "connection-0".into(),
+                counterparty_port: "transfer".into(),
+                counterparty_channel: "channel-1".into(),
+            },
+            InteropEvent::SendPacket(p.clone()),
+            InteropEvent::RecvPacket(p),
+            InteropEvent::WriteAck {
+                port: "transfer".into(),
+                channel: "channel-1".into(),
+                sequence: 1,
+                ack: Acknowledgement::Success(vec![1]),
+            },
+            InteropEvent::AcknowledgePacket {
+                port: "transfer".into(),
+                channel: "channel-0".into(),
+                sequence: 1,
+                success: false,
+            },
+            InteropEvent::TimeoutPacket {
+                port: "transfer".into(),
+                channel: "channel-0".into(),
+                sequence: 1,
+            },
+        ];
+        let kinds: Vec<_> = all.iter().map(InteropEvent::kind).collect();
+        assert_eq!(kinds, EVENT_KINDS);
+        for ev in all {
+            assert_eq!(InteropEvent::decode(ev.kind(), &ev.encode()).unwrap(), ev);
+        }
+    }
+}
