@@ -36,9 +36,17 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
+    /// Most fuel one contract query (`POST /v1/contracts/{name}/query`) may use, and the fuel
+    /// of a query that names none. Queries cost the caller nothing and run on this node's CPU.
+    #[serde(default = "default_max_query_fuel")]
+    pub max_query_fuel: u64,
     /// Per-client-IP token bucket; `per_second = 0` turns it off.
     #[serde(default)]
     pub rate_limit: meridian_api::RateLimit,
+}
+
+fn default_max_query_fuel() -> u64 {
+    meridian_api::MAX_QUERY_FUEL
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -156,6 +164,17 @@ impl NodeConfig {
                  (or per_second = 0 to disable the limit)"
             );
         }
+        if self.api.max_query_fuel == 0
+            || self.api.max_query_fuel > meridian_contract::MAX_FUEL_PER_TX
+        {
+            bail!(
+                "config field `api.max_query_fuel` is {}: it must be 1..={} (a transaction's \
+                 fuel cap; default {})",
+                self.api.max_query_fuel,
+                meridian_contract::MAX_FUEL_PER_TX,
+                meridian_api::MAX_QUERY_FUEL
+            );
+        }
         if self.limits.max_block_txs == 0
             || self.limits.max_block_txs > meridian_types::MAX_BLOCK_TXS
         {
@@ -204,6 +223,7 @@ mod tests {
             },
             api: ApiConfig {
                 listen: "127.0.0.1:8600".parse().unwrap(),
+                max_query_fuel: meridian_api::MAX_QUERY_FUEL,
                 rate_limit: Default::default(),
             },
             limits: LimitsConfig::default(),
@@ -240,5 +260,31 @@ mod tests {
             .to_string()
             .contains("certification_timeout_ms"));
         assert!(toml::from_str::<NodeConfig>("name = 1").is_err());
+    }
+
+    #[test]
+    fn api_max_query_fuel_defaults_and_is_bounded() {
+        // Absent from the file: the API's built-in cap.
+        let mut text: toml::Table = toml::to_string(&sample()).unwrap().parse().unwrap();
+        let api = text["api"].as_table_mut().unwrap();
+        api.remove("max_query_fuel");
+        let c: NodeConfig = toml::from_str(&toml::to_string(&text).unwrap()).unwrap();
+        assert_eq!(c.api.max_query_fuel, meridian_api::MAX_QUERY_FUEL);
+        // Set in the file.
+        let api = text["api"].as_table_mut().unwrap();
+        api.insert("max_query_fuel".into(), toml::Value::Integer(1_000));
+        let c: NodeConfig = toml::from_str(&toml::to_string(&text).unwrap()).unwrap();
+        assert_eq!(c.api.max_query_fuel, 1_000);
+        c.validate().unwrap();
+        // Zero and more than a transaction may carry are refused, naming the field.
+        for bad in [0, meridian_contract::MAX_FUEL_PER_TX + 1] {
+            let mut c = c.clone();
+            c.api.max_query_fuel = bad;
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("api.max_query_fuel"), "{e}");
+        }
+        let mut c = c;
+        c.api.max_query_fuel = meridian_contract::MAX_FUEL_PER_TX;
+        c.validate().unwrap();
     }
 }

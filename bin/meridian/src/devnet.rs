@@ -146,6 +146,9 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
             certs: args.certs,
             passphrase_file: args.passphrase_file.clone(),
             epoch_blocks: None,
+            join: None,
+            name: None,
+            peers_from: None,
         })?;
     } else {
         println!(
@@ -223,7 +226,7 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
 
 /// Sets `flag` on SIGINT or SIGTERM. Uses tokio's handlers (not a blocked signal mask, which
 /// child processes would inherit and then never see SIGTERM).
-fn watch_signals(
+pub(crate) fn watch_signals(
     rt: &tokio::runtime::Runtime,
     flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<()> {

@@ -50,6 +50,26 @@ pub struct InitArgs {
     /// the next epoch boundary. Fixed for the life of the chain (default 256).
     #[arg(long, value_name = "BLOCKS")]
     pub epoch_blocks: Option<u64>,
+    /// Join an existing chain instead of creating one: set up one node for the chain of this
+    /// genesis file (copied to OUT/genesis.toml) — a new node key (OUT/<name>/node.key) and its
+    /// config (OUT/<name>/config.toml) listening on --host with --p2p-port and --api-port
+    /// (this node's ports), its address book taken from --peers-from plus itself. Prints the
+    /// node's public key and the `[[p2p.peers]]` entry every other node must add. The node
+    /// starts as a follower; it votes once governance adds it as a validator.
+    #[arg(
+        long,
+        value_name = "GENESIS",
+        requires_all = ["name", "peers_from"],
+        conflicts_with_all = ["orgs", "suite", "chain_id", "certs", "epoch_blocks"]
+    )]
+    pub join: Option<PathBuf>,
+    /// With --join: the node's name (its directory under OUT and its name in address books).
+    #[arg(long, requires = "join")]
+    pub name: Option<String>,
+    /// With --join: a config.toml of a node of the chain, whose `[[p2p.peers]]` become this
+    /// node's address book.
+    #[arg(long, value_name = "CONFIG", requires = "join")]
+    pub peers_from: Option<PathBuf>,
 }
 
 /// Key store directory (under OUT) that `init --certs` puts the admin keys in.
@@ -159,6 +179,124 @@ pub fn read_key(path: &Path) -> Result<PrivateKey> {
         .map_err(|e| anyhow::anyhow!("key file {}: {e}", path.display()))
 }
 
+/// What `init --join` made.
+pub struct Joined {
+    pub genesis: PathBuf,
+    pub config: PathBuf,
+    pub key_file: PathBuf,
+    /// This node's entry for every other node's `[[p2p.peers]]`.
+    pub peer: PeerConfig,
+}
+
+/// `init --join`: a node key and config for an existing chain (see [`InitArgs::join`]).
+pub fn join(args: &InitArgs) -> Result<Joined> {
+    let (Some(genesis_src), Some(name), Some(peers_from)) =
+        (&args.join, &args.name, &args.peers_from)
+    else {
+        bail!("--join needs --name and --peers-from");
+    };
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid_name {
+        bail!("--name must be 1-64 of A-Z a-z 0-9 . _ -");
+    }
+    let genesis_text = std::fs::read_to_string(genesis_src)
+        .with_context(|| format!("cannot read genesis file {}", genesis_src.display()))?;
+    let genesis: Genesis = toml::from_str(&genesis_text)
+        .with_context(|| format!("genesis file {} is not valid", genesis_src.display()))?;
+    let (_, suite, _) = genesis
+        .parse()
+        .map_err(|e| anyhow::anyhow!("genesis file {}: {e}", genesis_src.display()))?;
+    let source = NodeConfig::load(peers_from)?;
+    let mut peers = source.p2p.peers;
+    for p in &peers {
+        let raw = hex::decode(&p.public_key)
+            .with_context(|| format!("--peers-from: peer {} has a non-hex public key", p.name))?;
+        meridian_crypto::PublicKey::from_bytes(suite, &raw).map_err(|e| {
+            anyhow::anyhow!(
+                "--peers-from: peer {} is not a key of the chain's suite {suite}: {e}",
+                p.name
+            )
+        })?;
+    }
+    let listen = SocketAddr::new(args.host, args.p2p_port);
+    if let Some(p) = peers
+        .iter()
+        .find(|p| &p.name == name || p.address == listen)
+    {
+        bail!(
+            "--peers-from already lists {} at {}: choose another --name or --p2p-port",
+            p.name,
+            p.address
+        );
+    }
+    let dir = args.out.join(name);
+    for f in ["config.toml", "node.key"] {
+        if dir.join(f).exists() {
+            bail!(
+                "{} already exists: choose another --out or --name",
+                dir.join(f).display()
+            );
+        }
+    }
+    let genesis_path = args.out.join("genesis.toml");
+    if genesis_path.exists() {
+        // Several nodes may join into one directory; they share the chain's genesis.
+        if std::fs::read(&genesis_path)? != genesis_text.as_bytes() {
+            bail!(
+                "{} exists and is another genesis: choose another --out",
+                genesis_path.display()
+            );
+        }
+    } else {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        std::fs::write(&genesis_path, &genesis_text)?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = PrivateKey::generate(suite, &mut rand::rng());
+    let peer = PeerConfig {
+        name: name.clone(),
+        public_key: hex::encode(key.public_key().as_bytes()),
+        address: listen,
+    };
+    peers.push(peer.clone());
+    let cfg = NodeConfig {
+        name: name.clone(),
+        data_dir: "data".into(),
+        genesis: "../genesis.toml".into(),
+        key_file: "node.key".into(),
+        p2p: P2pConfig {
+            listen,
+            peers,
+            local: source.p2p.local,
+        },
+        api: ApiConfig {
+            listen: SocketAddr::new(args.host, args.api_port),
+            max_query_fuel: meridian_api::MAX_QUERY_FUEL,
+            rate_limit: Default::default(),
+        },
+        limits: LimitsConfig::default(),
+        // Timeouts like the chain's other nodes.
+        consensus: source.consensus,
+        log: LogConfig::default(),
+    };
+    cfg.validate()?;
+    let key_file = dir.join("node.key");
+    write_secret(&key_file, &hex::encode(&*key.to_tagged_bytes()))?;
+    let config = dir.join("config.toml");
+    std::fs::write(&config, toml::to_string_pretty(&cfg)?)?;
+    Ok(Joined {
+        genesis: genesis_path,
+        config,
+        key_file,
+        peer,
+    })
+}
+
 pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
     let suite: Suite = args
         .suite
@@ -249,6 +387,7 @@ pub fn run(args: &InitArgs) -> Result<Vec<PathBuf>> {
             },
             api: ApiConfig {
                 listen: SocketAddr::new(args.host, port(args.api_port, i)?),
+                max_query_fuel: meridian_api::MAX_QUERY_FUEL,
                 rate_limit: Default::default(),
             },
             limits: LimitsConfig::default(),

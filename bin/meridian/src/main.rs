@@ -7,6 +7,7 @@ mod config;
 mod devnet;
 mod init;
 mod node;
+mod relayer;
 
 use std::path::PathBuf;
 
@@ -27,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate node keys, a genesis and one config per validator for a new chain.
+    /// Generate node keys, a genesis and one config per validator for a new chain; or, with
+    /// --join, a key and config for one more node of an existing chain.
     Init(init::InitArgs),
     /// Start (first run: create) a local multi-validator network as OS processes; Ctrl-C stops it.
     Devnet(devnet::DevnetArgs),
@@ -53,6 +55,12 @@ enum Command {
     Contract(cli::contract::ContractArgs),
     /// Show a node's chain id, suite, height and state root.
     Status(cli::status::StatusArgs),
+    /// Cross-region: send tokens over a transfer channel, prove another region's state on
+    /// this chain, show light clients and channels, prepare governance approvals.
+    Interop(cli::interop::InteropArgs),
+    /// Relay headers, packets, acknowledgements and timeouts between two chains until
+    /// SIGINT/SIGTERM (untrusted: the chains verify everything).
+    Relayer(relayer::RelayerArgs),
     /// Run one validator until SIGINT/SIGTERM.
     Node {
         /// The node's config file (written by `meridian init`).
@@ -64,6 +72,28 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Init(args) if args.join.is_some() => {
+            let j = init::join(&args)?;
+            println!("genesis: {}", j.genesis.display());
+            println!("node config: {}", j.config.display());
+            println!("node key: {}", j.key_file.display());
+            println!("public key: {}", j.peer.public_key);
+            println!(
+                "add this node to every other node's config.toml (then restart it, one at a \
+                 time):\n\n[[p2p.peers]]\nname = {:?}\npublic_key = {:?}\naddress = \"{}\"\n",
+                j.peer.name, j.peer.public_key, j.peer.address
+            );
+            println!(
+                "next: your CA issues its `consensus` certificate (meridian ca issue --role \
+                 consensus --public-key {}), the node registers it (meridian keys import NAME \
+                 --file {}, meridian tx register-cert CERT.pem --from NAME), then `meridian node --config {}` \
+                 follows the chain until governance adds it (gov propose add-validator)",
+                j.peer.public_key,
+                j.key_file.display(),
+                j.config.display()
+            );
+            Ok(())
+        }
         Command::Init(args) => {
             let configs = init::run(&args)?;
             println!("genesis: {}", args.out.join("genesis.toml").display());
@@ -92,5 +122,7 @@ fn main() -> Result<()> {
         Command::Gov(args) => cli::gov::run(args),
         Command::Contract(args) => cli::contract::run(args),
         Command::Status(args) => cli::status::run(args),
+        Command::Interop(args) => cli::interop::run(args),
+        Command::Relayer(args) => relayer::run(&args),
     }
 }

@@ -113,7 +113,7 @@ pub fn run(path: &Path) -> Result<()> {
     }
 }
 
-fn init_logging(level: &str) {
+pub(crate) fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -169,6 +169,7 @@ where
         .collect();
     let api_options = meridian_api::ApiOptions {
         rate_limit: cfg.api.rate_limit,
+        max_query_fuel: cfg.api.max_query_fuel,
         ..meridian_api::ApiOptions::default()
     };
     let name = cfg.name.clone();

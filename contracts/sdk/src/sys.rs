@@ -1,10 +1,11 @@
 //! The host API (§6) as safe functions.
 //!
-//! On `wasm32` every function wraps one or two imports of module `"meridian"` (the return-buffer
-//! protocol is handled here: a host call that fills the buffer returns its length and the data
-//! is copied with `buffer_read`). On other targets the same functions are served by the
-//! thread-local mock host in [`crate::testing`]; calling them with no
-//! [`MockHost`](crate::testing::MockHost) call in progress panics.
+//! On `wasm32` every function wraps one to three imports of module `"meridian"` (the
+//! return-buffer protocol is handled here: a host call that fills the buffer returns its length
+//! — or, for the status-returning `call_contract` and `bank_transfer`, the length is asked with
+//! `buffer_len` — and the data is copied with `buffer_read`). On other targets the same
+//! functions are served by the thread-local mock host in [`crate::testing`]; calling them with
+//! no [`MockHost`](crate::testing::MockHost) call in progress panics.
 //!
 //! Host-side failures (bad pointer, write in a read-only query, over-long key, out of fuel …)
 //! never return here: the host aborts the whole call (§2).
@@ -19,50 +20,12 @@ pub use crate::testing::host::{
 #[cfg(target_arch = "wasm32")]
 pub use wasm::*;
 
-/// Capacity used to read a return buffer of unreported length: 64 KiB of data plus room for a
-/// `CallError`'s length prefixes and the `<contract>.` prefix of its code.
-pub const UNSIZED_BUFFER_CAP: usize = crate::limits::MAX_RETURN_LEN + 1024;
-
-/// Index of the last byte of `v` that is not `fill`.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) fn last_index_not(v: &[u8], fill: u8) -> Option<usize> {
-    // Word at a time: this runs over 64 KiB per failed nested call, in metered wasm.
-    let word = u64::from_ne_bytes([fill; 8]);
-    let full = v.len() / 8 * 8;
-    if let Some(i) = v[full..].iter().rposition(|&b| b != fill) {
-        return Some(full + i);
-    }
-    let mut end = full;
-    while end > 0 {
-        let start = end - 8;
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&v[start..end]);
-        if u64::from_ne_bytes(w) != word {
-            return v[start..end]
-                .iter()
-                .rposition(|&b| b != fill)
-                .map(|i| start + i);
-        }
-        end = start;
-    }
-    None
-}
-
-/// Length of data read over a 0x00 fill (`last non-zero` at `zeros`) and a 0xFF fill (`last
-/// non-0xFF` at `ones`): the last data byte differs from at least one fill.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) fn unsized_len(zeros: Option<usize>, ones: Option<usize>) -> usize {
-    zeros.max(ones).map_or(0, |i| i + 1)
-}
-
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod wasm {
     //! The only module of the SDK with `unsafe`: the import declarations and the calls into
     //! them. Every pointer passed is derived from a live Rust slice/array of the stated length,
     //! and every output pointer addresses a buffer of the length the host will write.
-
-    use super::{last_index_not, unsized_len, UNSIZED_BUFFER_CAP};
 
     mod ffi {
         #[link(wasm_import_module = "meridian")]
@@ -72,6 +35,7 @@ mod wasm {
             pub fn set_return(ptr: i32, len: i32);
             pub fn set_error(code_ptr: i32, code_len: i32, msg_ptr: i32, msg_len: i32);
             pub fn buffer_read(ptr: i32);
+            pub fn buffer_len() -> i32;
             pub fn env() -> i32;
             pub fn storage_get(key_ptr: i32, key_len: i32) -> i32;
             pub fn storage_set(key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32);
@@ -121,22 +85,12 @@ mod wasm {
         s.len() as i32
     }
 
-    /// Copies the return buffer when the host did not report its length (`call_contract`,
-    /// `bank_transfer` return a status, and there is no `buffer_len` import). The buffer is at
-    /// most [`UNSIZED_BUFFER_CAP`] bytes (return/error data ≤ 64 KiB, §4). It is read twice,
-    /// into a 0x00-filled and a 0xFF-filled area: bytes the host wrote agree, the unwritten
-    /// tail differs everywhere, so the length is exact for any content.
-    fn read_unsized_buffer() -> Vec<u8> {
-        let mut v = vec![0u8; UNSIZED_BUFFER_CAP];
-        // SAFETY: `v` is UNSIZED_BUFFER_CAP bytes, more than the host's buffer can hold.
-        unsafe { ffi::buffer_read(ptr(v.as_mut_ptr())) };
-        let zeros = last_index_not(&v, 0x00);
-        v.fill(0xff);
-        // SAFETY: as above.
-        unsafe { ffi::buffer_read(ptr(v.as_mut_ptr())) };
-        let ones = last_index_not(&v, 0xff);
-        v.truncate(unsized_len(zeros, ones));
-        v
+    /// Copies the whole return buffer of a call that returned a status instead of its length
+    /// (`call_contract`, `bank_transfer`): the length comes from `buffer_len`.
+    fn read_pending_buffer() -> Vec<u8> {
+        // SAFETY: no pointers.
+        let n = unsafe { ffi::buffer_len() };
+        read_buffer(n)
     }
 
     /// Copies `n` bytes of the return buffer.
@@ -264,9 +218,8 @@ mod wasm {
                 fuel,
             )
         };
-        // The buffer holds the callee's return data (0) or an encoded CallError (1). The ABI
-        // reports no length for it (see `read_unsized_buffer`).
-        let data = read_unsized_buffer();
+        // The buffer holds the callee's return data (0) or an encoded CallError (1).
+        let data = read_pending_buffer();
         if r == 0 {
             Ok(data)
         } else {
@@ -289,7 +242,7 @@ mod wasm {
         if r == 0 {
             Ok(())
         } else {
-            Err(read_unsized_buffer())
+            Err(read_pending_buffer())
         }
     }
 
@@ -320,42 +273,5 @@ mod wasm {
         // SAFETY: pointer/length of a live slice.
         unsafe { ffi::abort(ptr(msg.as_ptr()), len(msg.as_bytes())) };
         core::arch::wasm32::unreachable()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Simulates the double `buffer_read` of `read_unsized_buffer` natively.
-    fn recover(data: &[u8]) -> Vec<u8> {
-        let mut a = vec![0x00u8; UNSIZED_BUFFER_CAP];
-        a[..data.len()].copy_from_slice(data);
-        let mut b = vec![0xffu8; UNSIZED_BUFFER_CAP];
-        b[..data.len()].copy_from_slice(data);
-        let n = unsized_len(last_index_not(&a, 0x00), last_index_not(&b, 0xff));
-        a.truncate(n);
-        a
-    }
-
-    #[test]
-    fn unsized_buffer_length_is_exact_for_any_content() {
-        let max = vec![0u8; crate::limits::MAX_RETURN_LEN];
-        for data in [
-            &b""[..],
-            b"{}",
-            b"\0",
-            &[0, 0, 0],
-            &[0xff, 0xff],
-            &[1, 0, 0xff, 0, 0],
-            &[0xff, 0, 0xff, 0xff],
-            &max,
-        ] {
-            assert_eq!(recover(data), data, "{data:?}");
-        }
-        for n in 0..40usize {
-            let data: Vec<u8> = (0..n).map(|i| if i % 3 == 0 { 0 } else { 0xff }).collect();
-            assert_eq!(recover(&data), data);
-        }
     }
 }

@@ -663,7 +663,8 @@ pub(crate) mod host {
             Ok(data) => Ok(data),
             Err(e) => Err(enc::encode_call_error(&e)),
         };
-        with_state(|s| s.charge(100 + len64(out.as_ref().map_or_else(Vec::len, Vec::len))));
+        // The wasm SDK then asks `buffer_len` and copies the buffer with `buffer_read`.
+        with_state(|s| s.charge(100 + 100 + len64(out.as_ref().map_or_else(Vec::len, Vec::len))));
         out
     }
 
@@ -718,7 +719,8 @@ pub(crate) mod host {
             })();
             Ok(r.map_err(|e| {
                 let b = enc::encode_call_error(&e);
-                s.charge(100 + len64(b.len()));
+                // `buffer_len`, then `buffer_read` of the CallError.
+                s.charge(100 + 100 + len64(b.len()));
                 b
             }))
         })
@@ -1126,7 +1128,7 @@ impl MockHost {
     }
 
     /// Host-call fuel charged so far per the §5 table (base + per-call costs, including the
-    /// `buffer_read`/`input_read` copies the wasm SDK makes). Excludes wasm instruction fuel.
+    /// `buffer_len`/`buffer_read`/`input_read` calls the wasm SDK makes). Excludes wasm instruction fuel.
     pub fn host_fuel(&self) -> u64 {
         self.state(|s| s.host_fuel)
     }

@@ -632,6 +632,18 @@ fn host_fuel_follows_the_fee_table() {
     h.with_query_ctx(|ctx| assert_eq!(ctx.get(b"ab").as_deref(), Some(&b"xyz"[..])));
     // storage_get 100 + 200 + key + value, then buffer_read 100 + value.
     assert_eq!(h.host_fuel() - before, 100 + 200 + 2 + 3 + 100 + 3);
+    let before = h.host_fuel();
+    h.with_ctx(|ctx| {
+        let e = ctx.bank_transfer(addr("bob"), "NOPE", 1).unwrap_err();
+        assert_eq!(e.code, "bank.unknown_asset");
+    });
+    // bank_transfer 100 + 5000, then buffer_len 100 and buffer_read 100 + the CallError
+    // (u32 length + code, u32 length + message).
+    let call_error = 4 + "bank.unknown_asset".len() + 4 + r#"unknown asset "NOPE""#.len();
+    assert_eq!(
+        h.host_fuel() - before,
+        100 + 5000 + 100 + 100 + call_error as u64
+    );
 }
 
 #[test]

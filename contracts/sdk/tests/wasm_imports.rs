@@ -19,6 +19,7 @@ const HOST_IMPORTS: &[(&str, &[ValType], &[ValType])] = {
         ("set_return", &[I32, I32], &[]),
         ("set_error", &[I32, I32, I32, I32], &[]),
         ("buffer_read", &[I32], &[]),
+        ("buffer_len", &[], &[I32]),
         ("env", &[], &[I32]),
         ("storage_get", &[I32, I32], &[I32]),
         ("storage_set", &[I32, I32, I32, I32], &[]),
@@ -120,6 +121,14 @@ fn example_contracts_fit_the_abi() {
                 (ty.params(), ty.results()),
                 (*params, *results),
                 "{package}: signature of {name}"
+            );
+        }
+        // Status-returning calls leave a buffer of unreported length: the SDK asks buffer_len.
+        let imports = |name: &str| m.imports.iter().any(|(_, n, _)| n == name);
+        if imports("call_contract") || imports("bank_transfer") {
+            assert!(
+                imports("buffer_len"),
+                "{package}: reads call results without buffer_len"
             );
         }
         assert_eq!(m.memories, 1, "{package}: one memory");

@@ -269,7 +269,7 @@ pub const CONTRACT_CODES: &[ErrorCode] = &[
     e(
         contract::BAD_FUEL,
         400,
-        "a query's fuel is 0 or above this node's query cap (default 50,000,000)",
+        "a query's fuel is 0 or above this node's query cap ([api] max_query_fuel, default 50,000,000)",
     ),
     e(
         contract::NOT_FOUND,

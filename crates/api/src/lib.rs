@@ -757,9 +757,9 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                     "contracts",
                     "Run the contract's read-only `query` entry point on the latest finalized \
                      state with the JSON text of `msg` as its message and at most `fuel` fuel \
-                     (this node's cap, 50,000,000 by default, when absent; more is refused). \
-                     The answer is this node's execution, not proven. A failed run is 4xx \
-                     with the contract's stable code",
+                     (this node's cap, `[api] max_query_fuel`, 50,000,000 by default, when \
+                     absent; more is refused). The answer is this node's execution, not \
+                     proven. A failed run is 4xx with the contract's stable code",
                     const { &[CONTRACT_NAME] },
                     Resp::Json("ContractQuery"),
                     CONTRACT_QUERY_CODES,

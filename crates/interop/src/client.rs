@@ -137,8 +137,11 @@ impl ClientState {
         max_clock_drift_ms: u64,
         height: u64,
     ) -> Result<Self, InteropError> {
-        if epoch_blocks == 0 {
-            return Err(err(codes::BAD_ARGS, "epoch_blocks must be at least 1"));
+        if epoch_blocks < 2 {
+            return Err(err(
+                codes::BAD_ARGS,
+                "epoch_blocks must be at least 2 (as on every Meridian chain)",
+            ));
         }
         if trusting_period_ms == 0 || trusting_period_ms > MAX_TRUSTING_PERIOD_MS {
             return Err(err(
@@ -282,6 +285,13 @@ impl ClientState {
         now_ms: u64,
     ) -> Result<ConsensusState, InteropError> {
         check_set(set, self.suite)?;
+        if self.is_boundary(signed.header.height) {
+            // Its successor epoch's set would be unknown and the client could never advance.
+            return Err(err(
+                codes::BAD_ARGS,
+                "a client starts from a header inside an epoch, not from its last block",
+            ));
+        }
         if signed.header.height != self.latest_height {
             return Err(err(
                 codes::BAD_ARGS,

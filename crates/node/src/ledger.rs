@@ -134,6 +134,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct PreparedRead<'a> {
     state: Option<&'a Arc<PreparedState>>,
     store: &'a Store,
+    /// Without `state`: the committed version every read sees; `None` reads the latest
+    /// committed state at each read (which may move between two reads).
+    version: Option<u64>,
     error: FirstError,
 }
 
@@ -153,9 +156,10 @@ impl FirstError {
 
 impl StateRead for PreparedRead<'_> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let r = match self.state {
-            Some(s) => s.get(key),
-            None => self.store.get_latest(key),
+        let r = match (self.state, self.version) {
+            (Some(s), _) => s.get(key),
+            (None, Some(v)) => self.store.get_at(key, v),
+            (None, None) => self.store.get_latest(key),
         };
         match r {
             Ok(v) => v,
@@ -176,9 +180,10 @@ impl StateRead for PreparedRead<'_> {
         if !meridian_execution::is_ordered_range(start, end) {
             return Vec::new();
         }
-        let r = match self.state {
-            Some(s) => s.range(start, end, limit, descending),
-            None => self.store.range_latest(start, end, limit, descending),
+        let r = match (self.state, self.version) {
+            (Some(s), _) => s.range(start, end, limit, descending),
+            (None, Some(v)) => self.store.range_at(start, end, limit, descending, v),
+            (None, None) => self.store.range_latest(start, end, limit, descending),
         };
         match r {
             Ok(v) => v,
@@ -249,6 +254,7 @@ impl Ledger {
             Arc::new(meridian_notary::Notary),
             Arc::new(meridian_identity_module::IdentityModule::new(suite)),
             contracts.clone(),
+            Arc::new(meridian_interop_module::InteropModule::new(suite)),
         ])
         .with_access(Arc::new(meridian_identity_module::IdentityAccess::new(
             suite,
@@ -342,16 +348,32 @@ impl Ledger {
 
     /// Runs contract `name`'s read-only `query` entry point on the latest finalized state
     /// with at most `fuel` fuel; returns the height it ran at and the outcome.
+    ///
+    /// One snapshot: the height is read once, and the env (height, block time) and every
+    /// state read come from that height, even if blocks finalize while the query runs.
     pub fn contract_query(
         &self,
         name: &str,
         msg: &[u8],
         fuel: u64,
     ) -> Result<(u64, meridian_vm::RunOutcome), LedgerError> {
-        let block = self.finalized_block()?;
+        let height = self.finalized_height();
+        let block = self.block(height)?.ok_or(LedgerError::NotFound)?;
+        self.contract_query_on(&block, name, msg, fuel)
+    }
+
+    /// [`Ledger::contract_query`] on the committed state after `block`.
+    pub(crate) fn contract_query_on(
+        &self,
+        block: &Block,
+        name: &str,
+        msg: &[u8],
+        fuel: u64,
+    ) -> Result<(u64, meridian_vm::RunOutcome), LedgerError> {
         let read = PreparedRead {
             state: None,
             store: &self.store,
+            version: Some(block.header.height),
             error: FirstError::default(),
         };
         let out = self.contracts.query(
@@ -497,6 +519,7 @@ impl Ledger {
         let state = PreparedRead {
             state: None,
             store: &self.store,
+            version: None,
             error: FirstError::default(),
         };
         let tip = self.finalized_height();
@@ -593,6 +616,7 @@ impl Ledger {
         let read = PreparedRead {
             state: None,
             store: &self.store,
+            version: None,
             error: FirstError::default(),
         };
         self.limits_on(&read)
@@ -719,6 +743,7 @@ impl Ledger {
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
+            version: None,
             error: FirstError::default(),
         };
         let (max_txs, max_bytes) = self.limits_on(&read);
@@ -817,6 +842,7 @@ impl Ledger {
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
+            version: None,
             error: FirstError::default(),
         };
         // The chain's limit as of the parent (a parameter change applies from the next block).
@@ -979,6 +1005,7 @@ fn read_nonce(store: &Store, a: &Address) -> u64 {
     let read = PreparedRead {
         state: None,
         store,
+        version: None,
         error: FirstError::default(),
     };
     Executor::next_nonce(&read, a)

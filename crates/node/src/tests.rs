@@ -713,3 +713,112 @@ fn followers_need_a_valid_consensus_certificate() {
     let c = Ledger::open(dc.path(), &open, LedgerConfig::default()).unwrap();
     assert_eq!(c.members_at(0, &book).unwrap().1.len(), 3);
 }
+
+/// Counts `execute` calls under key "n"; `query` returns the count (u64 LE) then the Env.
+const QUERY_COUNTER: &str = r#"
+(module
+  (import "meridian" "storage_get" (func $get (param i32 i32) (result i32)))
+  (import "meridian" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (import "meridian" "buffer_read" (func $read (param i32)))
+  (import "meridian" "env" (func $env (result i32)))
+  (import "meridian" "set_return" (func $ret (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "n")
+  (func (export "instantiate") (result i32) (i32.const 0))
+  (func (export "execute") (result i32)
+    (if (i32.eq (call $get (i32.const 0) (i32.const 1)) (i32.const 8))
+      (then (call $read (i32.const 16))))
+    (i64.store (i32.const 16) (i64.add (i64.load (i32.const 16)) (i64.const 1)))
+    (call $set (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 8))
+    (i32.const 0))
+  (func (export "query") (result i32)
+    (local $len i32)
+    (if (i32.eq (call $get (i32.const 0) (i32.const 1)) (i32.const 8))
+      (then (call $read (i32.const 16))))
+    (local.set $len (call $env))
+    (call $read (i32.const 24))
+    (call $ret (i32.const 16) (i32.add (i32.const 8) (local.get $len)))
+    (i32.const 0)))
+"#;
+
+/// A contract query reports the height whose state it ran on: the env's height and time and
+/// every storage read come from one finalized block, even once later blocks are finalized.
+#[test]
+fn contract_queries_read_one_finalized_snapshot() {
+    let suite = Suite::Intl;
+    let v = key(suite, 100);
+    let g = genesis(suite, std::slice::from_ref(&v));
+    let d = tempfile::tempdir().unwrap();
+    let l = Ledger::open(d.path(), &g, LedgerConfig::default()).unwrap();
+    let alice = key(suite, 1);
+    let chain = l.chain_id().clone();
+    let produce = |now: u64| {
+        let parent = l.finalized_block().unwrap().hash(&l.hasher());
+        let block = l.propose(&parent, now, b"leader", now).unwrap();
+        l.finalize(&block, vec![1, 2, 3]).unwrap();
+        block
+    };
+    let code = wat::parse_str(QUERY_COUNTER).unwrap();
+    let code_hash = l.hash(&code);
+    let calls = [
+        meridian_contract::ContractCall::Upload {
+            code_hash,
+            total: code.len() as u32,
+            offset: 0,
+            bytes: code.clone(),
+        },
+        meridian_contract::ContractCall::Deploy {
+            name: "ctr".into(),
+            code_hash,
+            msg: Vec::new(),
+            fuel: 10_000_000,
+            allow_reentry: false,
+        },
+    ];
+    let bump = |nonce: u64| {
+        let call = meridian_contract::ContractCall::Call {
+            name: "ctr".into(),
+            msg: Vec::new(),
+            fuel: 10_000_000,
+        };
+        sign_tx(&alice, &chain, nonce, 100, call.into_call())
+    };
+    let mut txs: Vec<SignedTx> = calls
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| sign_tx(&alice, &chain, i as u64, 100, c.into_call()))
+        .collect();
+    txs.push(bump(2));
+    for tx in &txs {
+        l.submit(&tx.encode()).unwrap();
+    }
+    let first = produce(1_700_000_001_000);
+    for tx in &txs {
+        let r = l.receipt(&tx.hash(&l.hasher())).unwrap().unwrap();
+        assert_eq!(r.code, "ok", "{}", r.message);
+    }
+    l.submit(&bump(3).encode()).unwrap();
+    let second = produce(1_700_000_002_000);
+    assert_eq!(second.txs.len(), 1);
+
+    // (height, count, env height, env time) of a query's answer.
+    let decode = |(height, out): (u64, meridian_vm::RunOutcome)| {
+        let data = out.result.unwrap();
+        let count = u64::from_le_bytes(data[..8].try_into().unwrap());
+        let env = &data[8..];
+        let id_len = u32::from_le_bytes(env[..4].try_into().unwrap()) as usize;
+        let at = |i: usize| u64::from_le_bytes(env[4 + id_len + i..][..8].try_into().unwrap());
+        (height, count, at(0), at(8))
+    };
+    let h1 = first.header.height;
+    let h2 = second.header.height;
+    assert_eq!(
+        decode(l.contract_query_on(&first, "ctr", b"", 1_000_000).unwrap()),
+        (h1, 1, h1, first.header.timestamp_ms),
+        "a query pinned to the first block sees its state although the second is final"
+    );
+    assert_eq!(
+        decode(l.contract_query("ctr", b"", 1_000_000).unwrap()),
+        (h2, 2, h2, second.header.timestamp_ms)
+    );
+}

@@ -22,7 +22,8 @@
 //! 4. **Read**: blocks, transactions and receipts by height or hash, and state values with a
 //!    [`StateProof`] of membership or non-membership that anyone holding a finalized header can
 //!    check with [`verify_state_proof`]. Keys under [`ORDERED_PREFIXES`] (contract storage) can
-//!    also be read as key-ordered ranges: [`PreparedState::range`], [`Store::range_latest`].
+//!    also be read as key-ordered ranges: [`PreparedState::range`], [`Store::range_latest`],
+//!    [`Store::range_at`].
 //!
 //! ## Versions
 //!

@@ -625,6 +625,31 @@ impl Store {
         }
     }
 
+    /// Entries with `start <= key < end` in the committed state of `version`; otherwise as
+    /// [`Store::range_latest`]. With [`Store::get_at`] it reads one consistent committed
+    /// state while later blocks commit.
+    pub fn range_at(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+        descending: bool,
+        version: u64,
+    ) -> Result<RangeEntries, StorageError> {
+        self.inner.check_committed(version)?;
+        if limit == 0 || !ordered::touches_ordered(start, end) {
+            return Ok(Vec::new());
+        }
+        self.inner.range_at_bound(
+            BTreeMap::new(),
+            start,
+            end,
+            Some(version),
+            limit,
+            descending,
+        )
+    }
+
     /// Value of `key` in the committed state of `version`.
     pub fn get_at(&self, key: &[u8], version: u64) -> Result<Option<Vec<u8>>, StorageError> {
         self.inner.check_committed(version)?;

@@ -61,6 +61,7 @@ pub(crate) const HOST_IMPORTS: &[ImportSig] = &[
     ("set_return", &[I32, I32], &[]),
     ("set_error", &[I32, I32, I32, I32], &[]),
     ("buffer_read", &[I32], &[]),
+    ("buffer_len", &[], &[I32]),
     ("env", &[], &[I32]),
     ("storage_get", &[I32, I32], &[I32]),
     ("storage_set", &[I32, I32, I32, I32], &[]),

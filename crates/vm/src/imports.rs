@@ -165,8 +165,9 @@ fn host_failure(error: HostError) -> VmError {
 }
 
 /// The encoded [`CallError`] for the return buffer, truncated so the encoding never exceeds
-/// `max` bytes: the buffer of a status-returning call has no reported length, so contracts
-/// (the SDK) read it into a fixed area sized by the return-data limit.
+/// `max` bytes. A status-returning call reports no length for its buffer: contracts ask
+/// `buffer_len`, and code built before that import existed reads the buffer into a fixed area
+/// sized by the return-data limit, which this bound keeps safe.
 fn call_error(error: HostError, max: usize) -> Vec<u8> {
     let code = bounded(error.code);
     let room = max.saturating_sub(8 + code.len());
@@ -253,6 +254,13 @@ fn buffer_read(mut caller: Ctx<'_, '_>, ptr: i32) -> HostResult<()> {
         let (mem, data) = split(c)?;
         mem[r].copy_from_slice(&data.buffer);
         Ok(())
+    })
+}
+
+fn buffer_len(mut caller: Ctx<'_, '_>) -> HostResult<i32> {
+    guard(&mut caller, |c| {
+        base(c)?;
+        len_i32(c.data().buffer.len())
     })
 }
 
@@ -591,6 +599,7 @@ pub(crate) fn linker<'a>(engine: &wasmi::Engine) -> Result<Linker<Data<'a>>, was
         .func_wrap(m, "set_return", set_return)?
         .func_wrap(m, "set_error", set_error)?
         .func_wrap(m, "buffer_read", buffer_read)?
+        .func_wrap(m, "buffer_len", buffer_len)?
         .func_wrap(m, "env", env)?
         .func_wrap(m, "storage_get", storage_get)?
         .func_wrap(m, "storage_set", storage_set)?

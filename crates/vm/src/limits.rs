@@ -53,7 +53,8 @@ impl Default for VmLimits {
 /// Host-call fuel costs of spec §5. They are part of consensus: changing one changes every
 /// receipt's `gas_used`, so they are constants, not configuration.
 pub mod fuel {
-    /// Charged on every host call, before anything else.
+    /// Charged on every host call, before anything else; the whole cost of `input_len` and
+    /// `buffer_len`.
     pub const BASE: u64 = 100;
     /// `storage_get` fixed part (plus 1 per key byte and 1 per value byte).
     pub const STORAGE_GET: u64 = 200;

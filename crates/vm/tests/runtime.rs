@@ -877,3 +877,138 @@ fn runs_in_parallel_on_a_shared_vm() {
     assert_eq!(results[0][2].result, Ok(3u64.to_le_bytes().to_vec()));
     assert_eq!(vm.cache_len(), 1);
 }
+
+/// Echo: returns its input.
+fn echo() -> Vec<u8> {
+    contract(
+        r#"(func (export "execute") (result i32)
+             (local $len i32)
+             (local.set $len (call $input_len))
+             (call $input_read (i32.const 0))
+             (call $set_return (i32.const 0) (local.get $len))
+             (i32.const 0))"#,
+    )
+}
+
+#[test]
+fn buffer_len_reports_the_pending_buffer() {
+    let vm = Vm::default();
+    let mut w = World::default();
+    w.deploy("echo", echo(), false);
+    // Ten i32 slots at 1000 (see the comments), then the bytes read with the reported lengths:
+    // the echoed return data at 1040 and the CallErrors at 1100 and 1200.
+    w.deploy(
+        "prober",
+        contract(
+            r#"(data (i32.const 0) "echo")
+               (data (i32.const 16) "hello")
+               (data (i32.const 32) "zz")
+               (data (i32.const 48) "usd")
+               (data (i32.const 64) "nokey")
+               (data (i32.const 615) "\01") ;; transfer 1 usd (u128 BE at 600) to 0x00…00
+               (func (export "execute") (result i32)
+                 (i32.store (i32.const 1000) (call $buffer_len))              ;; 0: empty at start
+                 (i32.store (i32.const 1004) (call $env))                     ;; 1: env length
+                 (i32.store (i32.const 1008) (call $buffer_len))              ;; 2: the same
+                 (i32.store (i32.const 1012)                                  ;; 3: status 0
+                   (call $call_contract (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 5)
+                                        (i64.const 0)))
+                 (i32.store (i32.const 1016) (call $buffer_len))              ;; 4: 5
+                 (call $buffer_read (i32.const 1040))
+                 (i32.store (i32.const 1020)                                  ;; 5: status 1
+                   (call $call_contract (i32.const 32) (i32.const 2) (i32.const 16) (i32.const 5)
+                                        (i64.const 0)))
+                 (i32.store (i32.const 1024) (call $buffer_len))              ;; 6: CallError
+                 (call $buffer_read (i32.const 1100))
+                 (i32.store (i32.const 1028)                                  ;; 7: status
+                   (call $bank_transfer (i32.const 500) (i32.const 48) (i32.const 3) (i32.const 600)))
+                 (i32.store (i32.const 1032) (call $buffer_len))              ;; 8: its buffer
+                 (call $buffer_read (i32.const 1200))
+                 (drop (call $storage_get (i32.const 64) (i32.const 5)))      ;; absent
+                 (i32.store (i32.const 1036) (call $buffer_len))              ;; 9: 0
+                 (call $set_return (i32.const 1000) (i32.const 300))
+                 (i32.const 0))
+               (func (export "query") (result i32)
+                 (i32.store (i32.const 0) (call $env))
+                 (i32.store (i32.const 4) (call $buffer_len))
+                 (call $set_return (i32.const 0) (i32.const 8))
+                 (i32.const 0))"#,
+        ),
+        false,
+    );
+    let data = w
+        .run(&vm, "prober", Entry::Execute, b"", FUEL)
+        .result
+        .unwrap();
+    let slot = |i: usize| i32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
+    let env_len = env_for("prober", SIGNER, false).encode().len() as i32;
+    let not_found = meridian_vm::CallError {
+        code: codes::NOT_FOUND.into(),
+        message: "zz".into(),
+    }
+    .encode();
+    assert_eq!(slot(0), 0, "empty before any call");
+    assert_eq!((slot(1), slot(2)), (env_len, env_len));
+    assert_eq!((slot(3), slot(4)), (0, 5));
+    assert_eq!(&data[40..45], b"hello");
+    assert_eq!((slot(5), slot(6)), (1, not_found.len() as i32));
+    assert_eq!(&data[100..100 + not_found.len()], &not_found[..]);
+    let poor = meridian_vm::CallError {
+        code: "bank.insufficient_funds".into(),
+        message: "not enough".into(),
+    }
+    .encode();
+    assert_eq!((slot(7), slot(8)), (1, poor.len() as i32));
+    assert_eq!(&data[200..200 + poor.len()], &poor[..]);
+    assert_eq!(slot(9), 0, "an absent storage_get empties the buffer");
+
+    // A successful transfer leaves the buffer empty.
+    w.balances.insert((address_of("prober"), "usd".into()), 1);
+    let data = w
+        .run(&vm, "prober", Entry::Execute, b"", FUEL)
+        .result
+        .unwrap();
+    let slot = |i: usize| i32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
+    assert_eq!((slot(7), slot(8)), (0, 0));
+
+    // Allowed in queries (it writes nothing).
+    let q = w
+        .run(&vm, "prober", Entry::Query, b"", FUEL)
+        .result
+        .unwrap();
+    assert_eq!(q[..4], q[4..8]);
+    assert_eq!(q[..4], env_len.to_le_bytes());
+}
+
+#[test]
+fn buffer_len_costs_the_base_fee_like_input_len() {
+    let vm = Vm::default();
+    let fuel_of = |import: &str| {
+        let mut w = World::default();
+        w.deploy(
+            "f",
+            contract(&format!(
+                r#"(func (export "execute") (result i32) (drop (call ${import})) (i32.const 0))"#
+            )),
+            false,
+        );
+        let out = w.run(&vm, "f", Entry::Execute, b"", FUEL);
+        assert!(out.result.is_ok(), "{out:?}");
+        out.fuel_used
+    };
+    let nothing = {
+        let mut w = World::default();
+        w.deploy(
+            "f",
+            contract(
+                r#"(func (export "execute") (result i32) (drop (i32.const 0)) (i32.const 0))"#,
+            ),
+            false,
+        );
+        w.run(&vm, "f", Entry::Execute, b"", FUEL).fuel_used
+    };
+    // Same wasm around the call; `input_len` is documented as base only (spec §5).
+    assert_eq!(fuel_of("buffer_len"), fuel_of("input_len"));
+    // At least the base fee (plus the engine's cost of `call`, which wasmi pins).
+    assert!(fuel_of("buffer_len") >= nothing + fuel::BASE);
+}

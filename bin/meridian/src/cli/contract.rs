@@ -759,22 +759,6 @@ fn commit_ok(
     Ok(r)
 }
 
-/// One line for a receipt event; contract events show their data as text (JSON for SDK
-/// contracts).
-fn event_line(module: &str, kind: &str, data_hex: &str) -> String {
-    if module != meridian_contract::NAME {
-        return describe_event(module, kind, data_hex);
-    }
-    let data = hex::decode(data_hex).unwrap_or_default();
-    match kind {
-        "code_stored" => format!("code {data_hex} stored"),
-        _ => match std::str::from_utf8(&data) {
-            Ok(text) => text.to_string(),
-            Err(_) => data_hex.to_string(),
-        },
-    }
-}
-
 fn events_json(r: &ReceiptView) -> Vec<Value> {
     r.events
         .iter()
@@ -782,7 +766,7 @@ fn events_json(r: &ReceiptView) -> Vec<Value> {
             json!({
                 "module": e.module, "kind": e.kind, "data": e.data,
                 "decoded": e.decoded,
-                "summary": event_line(&e.module, &e.kind, &e.data),
+                "summary": describe_event(&e.module, &e.kind, &e.data),
             })
         })
         .collect()
@@ -806,7 +790,7 @@ fn print_receipt(r: &ReceiptView) {
             "  event {}.{}: {}",
             e.module,
             e.kind,
-            event_line(&e.module, &e.kind, &e.data)
+            describe_event(&e.module, &e.kind, &e.data)
         );
     }
 }

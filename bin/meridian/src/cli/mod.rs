@@ -9,6 +9,7 @@
 pub mod ca;
 pub mod contract;
 pub mod gov;
+pub mod interop;
 pub mod keys;
 pub mod query;
 pub mod status;

@@ -355,10 +355,206 @@ pub fn describe_event(module: &str, kind: &str, data_hex: &str) -> String {
                 Some(E::ParamSet { name, value }) => {
                     format!("chain parameter {name} set to {value}, from the next epoch")
                 }
+                Some(E::ContractFrozen { name, frozen: true }) => {
+                    format!("contract {name} frozen: its calls and queries are refused")
+                }
+                Some(E::ContractFrozen {
+                    name,
+                    frozen: false,
+                }) => format!("contract {name} unfrozen"),
+                Some(E::ContractUpgradeApproved { name, code_hash }) => format!(
+                    "upgrade of contract {name} to code {} approved",
+                    hex::encode(code_hash)
+                ),
+                Some(E::CallApproved {
+                    module,
+                    method,
+                    args_hash,
+                }) => format!(
+                    "call {module}.{method} with arguments hash {} approved (usable once)",
+                    hex::encode(args_hash)
+                ),
                 // Events this build does not know (or that do not decode) are shown raw.
                 _ => data_hex.to_string(),
             }
         }
+        meridian_contract::NAME => describe_contract_event(kind, &data, data_hex),
         _ => data_hex.to_string(),
+    }
+}
+
+/// Events of the `contract` module: its own (`code_stored`: the code hash; `deployed`,
+/// `upgraded`: the contract name) and those contracts emit (kind `<contract>.<kind>`), whose
+/// data is the contract's — JSON text for SDK contracts — shown as text when it is printable.
+fn describe_contract_event(kind: &str, data: &[u8], data_hex: &str) -> String {
+    let text = std::str::from_utf8(data)
+        .ok()
+        .filter(|t| !t.is_empty() && !t.chars().any(char::is_control));
+    match (kind, text) {
+        ("code_stored", _) if data.len() == 32 => format!("code {data_hex} stored"),
+        ("deployed", Some(name)) => format!("contract {name} deployed"),
+        ("upgraded", Some(name)) => format!("contract {name} upgraded to new code"),
+        (k, Some(text)) if k.contains('.') => text.to_string(),
+        _ => data_hex.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_event;
+    use meridian_identity_module::IdentityEvent as E;
+    use meridian_types::Encode;
+
+    fn identity(ev: E) -> String {
+        describe_event(
+            meridian_identity_module::MODULE,
+            ev.kind(),
+            &hex::encode(ev.encode()),
+        )
+    }
+
+    #[test]
+    fn identity_events_read_as_sentences() {
+        let key = vec![0xab; 33];
+        let hash = [0x11; 32];
+        let cases = [
+            (
+                E::ValidatorRemoved {
+                    public_key: key.clone(),
+                },
+                format!("validator {} removed, from the next epoch", "ab".repeat(33)),
+            ),
+            (
+                E::ContractFrozen {
+                    name: "token".into(),
+                    frozen: true,
+                },
+                "contract token frozen: its calls and queries are refused".into(),
+            ),
+            (
+                E::ContractFrozen {
+                    name: "token".into(),
+                    frozen: false,
+                },
+                "contract token unfrozen".into(),
+            ),
+            (
+                E::ContractUpgradeApproved {
+                    name: "counter".into(),
+                    code_hash: hash,
+                },
+                format!(
+                    "upgrade of contract counter to code {} approved",
+                    "11".repeat(32)
+                ),
+            ),
+            (
+                E::CallApproved {
+                    module: "interop".into(),
+                    method: "open".into(),
+                    args_hash: hash,
+                },
+                format!(
+                    "call interop.open with arguments hash {} approved (usable once)",
+                    "11".repeat(32)
+                ),
+            ),
+        ];
+        for (ev, want) in cases {
+            assert_eq!(identity(ev), want);
+        }
+    }
+
+    /// No identity event kind falls back to hex: every kind the module emits has its line.
+    #[test]
+    fn every_identity_event_kind_is_described() {
+        let key = vec![2; 33];
+        let all = [
+            E::MemberRegistered {
+                org: "org1".into(),
+                role: "member".into(),
+                name: "alice".into(),
+                cert_id: [1; 32],
+                rotated: false,
+            },
+            E::CertRevoked {
+                ca_id: [1; 32],
+                serial: vec![3],
+            },
+            E::ProposalCreated {
+                id: 1,
+                org: "org1".into(),
+                deadline_height: 9,
+            },
+            E::Voted {
+                id: 1,
+                org: "org1".into(),
+                approve: true,
+            },
+            E::ProposalExecuted { id: 1 },
+            E::ProposalRejected { id: 1 },
+            E::ProposalFailed {
+                id: 1,
+                code: "x.y".into(),
+                reason: "gone".into(),
+            },
+            E::ValidatorAdded {
+                name: "v".into(),
+                public_key: key.clone(),
+            },
+            E::ValidatorRemoved {
+                public_key: key.clone(),
+            },
+            E::ValidatorReplaced {
+                old_key: key.clone(),
+                new_key: key,
+            },
+            E::ParamSet {
+                name: "p".into(),
+                value: 1,
+            },
+            E::ContractFrozen {
+                name: "c".into(),
+                frozen: true,
+            },
+            E::ContractUpgradeApproved {
+                name: "c".into(),
+                code_hash: [1; 32],
+            },
+            E::CallApproved {
+                module: "m".into(),
+                method: "f".into(),
+                args_hash: [1; 32],
+            },
+        ];
+        let kinds: Vec<&str> = all.iter().map(E::kind).collect();
+        assert_eq!(kinds, meridian_identity_module::EVENT_KINDS);
+        for ev in all {
+            let raw = hex::encode(ev.encode());
+            let line = describe_event(meridian_identity_module::MODULE, ev.kind(), &raw);
+            assert_ne!(line, raw, "{} is shown as hex", ev.kind());
+        }
+    }
+
+    #[test]
+    fn contract_events_read_as_sentences() {
+        let c = |kind: &str, data: &[u8]| describe_event("contract", kind, &hex::encode(data));
+        assert_eq!(
+            c("code_stored", &[0x22; 32]),
+            format!("code {} stored", "22".repeat(32))
+        );
+        assert_eq!(c("deployed", b"token"), "contract token deployed");
+        assert_eq!(
+            c("upgraded", b"token"),
+            "contract token upgraded to new code"
+        );
+        assert_eq!(
+            c("token.transfer", br#"{"amount":"5"}"#),
+            r#"{"amount":"5"}"#
+        );
+        // Binary contract data, and unknown or malformed module events, stay hex.
+        assert_eq!(c("probe.raw", &[0, 1, 0xff]), "0001ff");
+        assert_eq!(c("code_stored", b"short"), hex::encode(b"short"));
+        assert_eq!(c("something_new", b"x"), "78");
     }
 }

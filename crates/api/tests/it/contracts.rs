@@ -589,3 +589,60 @@ fn counter_example_over_http() {
     );
     verify_state(&node, &info);
 }
+
+/// `ApiOptions::max_query_fuel` (the node's `[api] max_query_fuel`) caps every query and is the
+/// fuel of one that names none.
+#[test]
+fn the_node_query_fuel_cap_bounds_queries() {
+    const CAP: u64 = 100_000;
+    let node = Node::start(Opts {
+        api: meridian_api::ApiOptions {
+            max_query_fuel: CAP,
+            ..meridian_api::ApiOptions::default()
+        },
+        ..Opts::default()
+    });
+    let key = PrivateKey::from_seed(Suite::Intl, &[3; 32]);
+    let mut s = Signer {
+        node: &node,
+        key: &key,
+        nonce: 0,
+    };
+    s.deploy("probe", &wat::parse_str(PROBE).unwrap(), b"{}");
+    let mut w = Walk::default();
+
+    // Within the cap: answered.
+    let (st, v) = query(&node, "probe", &json!({"msg": "echo"}));
+    assert_eq!(st, 200, "{v}");
+    assert!(v["gas_used"].as_u64().unwrap() <= CAP);
+    let (st, _) = query(&node, "probe", &json!({"msg": "echo", "fuel": CAP}));
+    assert_eq!(st, 200);
+    // A query naming no fuel runs with the cap, and stops there.
+    let (st, oof) = query(&node, "probe", &json!({"msg": "loop"}));
+    assert!(
+        oof["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("gas_used {CAP}")),
+        "{oof}"
+    );
+    w.expect(
+        QUERY,
+        "loop under the cap",
+        (st, oof),
+        "contract.out_of_fuel",
+    );
+    // Asking for more than this node's cap (though far below the built-in default) is refused
+    // before anything runs, naming the cap.
+    let (st, e) = query(&node, "probe", &json!({"msg": "echo", "fuel": CAP + 1}));
+    assert!(
+        e["message"].as_str().unwrap().contains(&CAP.to_string()),
+        "{e}"
+    );
+    w.expect(
+        QUERY,
+        "fuel above this node's cap",
+        (st, e),
+        "contract.bad_fuel",
+    );
+}

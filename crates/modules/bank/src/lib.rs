@@ -33,6 +33,22 @@ pub mod errors {
     pub const EXCEEDS_MAX_SUPPLY: &str = "bank.exceeds_max_supply";
     pub const INSUFFICIENT_BALANCE: &str = "bank.insufficient_balance";
     pub const CORRUPT_STATE: &str = "bank.corrupt_state";
+    pub const RESERVED_SYMBOL: &str = "bank.reserved_symbol";
+}
+
+/// Seed of the interop module's account (an address no key hashes to): the only issuer of
+/// voucher symbols.
+pub const VOUCHER_ISSUER_SEED: &[u8] = b"meridian/interop/module";
+
+/// Voucher symbols — `X` and 15 upper-case hex digits, derived from a cross-chain
+/// denomination trace — are reserved for the interop module, so nobody can squat the symbol of
+/// an inbound route before its first transfer arrives.
+pub fn is_voucher_symbol(s: &str) -> bool {
+    s.len() == 16
+        && s.starts_with('X')
+        && s[1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
 /// An asset's definition and current supply.
@@ -390,6 +406,13 @@ impl Module for Bank {
                     return Err(ModuleError::new(
                         errors::INVALID_SYMBOL,
                         "symbol must be 1-16 characters A-Z, 0-9",
+                    ));
+                }
+                if is_voucher_symbol(&symbol) && sender != ctx.address_of(VOUCHER_ISSUER_SEED) {
+                    return Err(ModuleError::new(
+                        errors::RESERVED_SYMBOL,
+                        "symbols of the form X + 15 hex digits are cross-chain vouchers, \
+                         created only by the interop module",
                     ));
                 }
                 if decimals > MAX_DECIMALS {

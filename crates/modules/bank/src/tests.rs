@@ -106,6 +106,14 @@ fn lifecycle_and_errors() {
     assert_eq!(c.run(1, create("CNY", 1000)), "ok");
     assert_eq!(c.run(2, create("CNY", 5)), errors::ASSET_EXISTS);
     assert_eq!(c.run(1, create("bad!", 5)), errors::INVALID_SYMBOL);
+    // Voucher-shaped symbols belong to the interop module; near misses are ordinary symbols.
+    assert_eq!(
+        c.run(1, create("X0123456789ABCDE", 5)),
+        errors::RESERVED_SYMBOL
+    );
+    assert!(is_voucher_symbol("X0123456789ABCDE"));
+    assert!(!is_voucher_symbol("X0123456789ABCDG"));
+    assert_eq!(c.run(1, create("X0123456789ABCD", 5)), "ok");
     assert_eq!(
         c.run(
             1,

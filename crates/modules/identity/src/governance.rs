@@ -117,8 +117,8 @@ pub const MAX_APPROVED_MODULE_LEN: usize = 32;
 /// Longest method name in an approved call.
 pub const MAX_APPROVED_METHOD_LEN: usize = 64;
 
-/// `identity/approved/<module>/<method>/<hex args hash>`: present once governance approved
-/// that call (see [`Action::ApproveCall`]).
+/// `identity/approved/<module>/<method>/<hex args hash>` → the id (u64 BE) of the proposal that
+/// last approved that call (see [`Action::ApproveCall`]).
 pub fn approved_call_key(module: &str, method: &str, args_hash: &[u8; 32]) -> Vec<u8> {
     format!(
         "identity/approved/{module}/{method}/{}",
@@ -796,6 +796,7 @@ pub(crate) fn refuse_validator_revocation(
 
 fn apply(
     ctx: &mut TxContext<'_>,
+    proposal_id: u64,
     a: &Action,
     change: Option<ChainChange>,
 ) -> Result<(), ModuleError> {
@@ -877,7 +878,12 @@ fn apply(
             method,
             args_hash,
         } => {
-            ctx.set(approved_call_key(module, method, args_hash), vec![1])?;
+            // The value names the proposal, so a later proposal can approve the same call again
+            // (the module remembers which approval it used last).
+            ctx.set(
+                approved_call_key(module, method, args_hash),
+                proposal_id.to_be_bytes().to_vec(),
+            )?;
             let ev = IdentityEvent::CallApproved {
                 module: module.clone(),
                 method: method.clone(),
@@ -1051,7 +1057,7 @@ fn record_vote(
         // that no longer applies is closed with the reason; the vote itself still counts.
         match check(ctx, suite, &p.action) {
             Ok(change) => {
-                apply(ctx, &p.action, change)?;
+                apply(ctx, p.id, &p.action, change)?;
                 p.status = Status::Executed;
                 let ev = IdentityEvent::ProposalExecuted { id: p.id };
                 ctx.emit(ev.kind(), ev.encode())?;

@@ -240,6 +240,9 @@ pub fn default_policies() -> Vec<(String, Vec<String>)> {
         p("contract.deploy", &["admin", "member"]),
         p("contract.upgrade", &["admin", "member"]),
         p("contract.*", &["admin", "member", "client"]),
+        // Interop: relayers (members or clients) submit client updates, handshake steps and
+        // packets; users send tokens. Governance-only steps also need an approval.
+        p("interop.*", &["admin", "member", "client"]),
     ]
 }
 

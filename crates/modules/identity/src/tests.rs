@@ -1402,3 +1402,88 @@ fn contracts_are_frozen_and_upgrades_approved_by_vote() {
         approve
     );
 }
+
+/// A call another module gates on governance (e.g. `interop.create_client`) is approved by
+/// vote over the exact arguments' hash; the approval lands in the identity module's key that
+/// the gated module reads.
+#[test]
+fn module_calls_are_approved_by_vote_over_their_arguments_hash() {
+    let mut w = World::new();
+    let approve = |module: &str, method: &str| Action::ApproveCall {
+        module: module.into(),
+        method: method.into(),
+        args_hash: [7; 32],
+    };
+    let key_of = approved_call_key("interop", "create_client", &[7; 32]);
+    assert_eq!(
+        key_of,
+        format!(
+            "identity/approved/interop/create_client/{}",
+            "07".repeat(32)
+        )
+        .into_bytes()
+    );
+    // Open but not yet passed: nothing is approved.
+    let (code, id) = w.open(approve("interop", "create_client"), T0 + 1);
+    assert_eq!(code, "ok", "{:?}", w.messages);
+    assert_eq!(proposal(&w, id).status, Status::Open);
+    assert!(w.state.get(&key_of).is_none());
+    assert_eq!(w.approve(id, T0 + 2), "ok", "{:?}", w.messages);
+    assert_eq!(proposal(&w, id).status, Status::Executed);
+    // The value names the approving proposal (a later proposal may approve the call again).
+    assert_eq!(w.state.get(&key_of), Some(id.to_be_bytes().to_vec()));
+    assert!(w.events.contains(&IdentityEvent::CallApproved {
+        module: "interop".into(),
+        method: "create_client".into(),
+        args_hash: [7; 32],
+    }));
+    // Only that method with that hash.
+    assert!(w
+        .state
+        .get(&approved_call_key("interop", "create_client", &[8; 32]))
+        .is_none());
+    assert!(w
+        .state
+        .get(&approved_call_key("interop", "conn_open_init", &[7; 32]))
+        .is_none());
+    // Identity calls are governed by proposals themselves.
+    assert_eq!(
+        w.open(approve("identity", "vote"), T0 + 10).0,
+        "identity.bad_args"
+    );
+    // Names are lower-case words: no separators, upper case, spaces or empty names (which
+    // could otherwise forge another module's or method's key path).
+    for (module, method) in [
+        ("Interop", "create_client"),
+        ("interop", "Create_client"),
+        ("interop", "create-client"),
+        ("interop/x", "create_client"),
+        ("interop", "create_client/ab"),
+        ("interop", "create client"),
+        ("", "create_client"),
+        ("interop", ""),
+        ("interop", "créer"),
+    ] {
+        assert_eq!(
+            w.open(approve(module, method), T0 + 20).0,
+            "identity.bad_args",
+            "{module}.{method}"
+        );
+    }
+    // A non-admin cannot propose an approval.
+    assert_eq!(
+        w.send(
+            &key(2),
+            propose(approve("interop", "create_client"), Threshold::Majority, 10),
+            T0 + 30
+        ),
+        "auth.denied"
+    );
+    // The wire tag is frozen and the action round-trips.
+    let a = approve("interop", "set_rate_limit");
+    assert_eq!(a.encode()[0], 12);
+    assert_eq!(
+        meridian_types::decode_exact::<Action>(&a.encode()).unwrap(),
+        a
+    );
+}

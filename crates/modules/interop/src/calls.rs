@@ -3,7 +3,9 @@
 use meridian_crypto::Suite;
 use meridian_interop::client::MAX_VALIDATOR_SET_LEN;
 use meridian_interop::paths::MAX_ID_LEN;
-use meridian_interop::proof::MAX_STATE_PROOF_LEN as MAX_PROOF_LEN;
+use meridian_interop::proof::{
+    MAX_PROOF_KEY_LEN, MAX_PROOF_VALUE_LEN, MAX_STATE_PROOF_LEN as MAX_PROOF_LEN,
+};
 use meridian_interop::transfer::{MAX_DENOM_LEN, MAX_MEMO_LEN};
 use meridian_interop::{
     channel::{decode_ordering, MAX_VERSION_LEN},
@@ -123,6 +125,16 @@ pub enum InteropCall {
         timeout_timestamp_ms: u64,
         memo: String,
     },
+    /// Records on this chain a verified fact about the counterparty's state: at `height` (a
+    /// header client `client_id` verified), `key` held `value` (`None`: was absent). Anyone
+    /// may submit it; the proof decides. ("Is this document notarised in region A?")
+    ProveState {
+        client_id: String,
+        height: u64,
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+        proof: Vec<u8>,
+    },
     /// Governance-approved: at most `max_per_window` units of any one denomination leave over
     /// `channel` per `window_blocks` blocks (`0` removes the limit).
     SetRateLimit {
@@ -152,6 +164,7 @@ impl InteropCall {
             InteropCall::Timeout { .. } => "timeout",
             InteropCall::Transfer { .. } => "transfer",
             InteropCall::SetRateLimit { .. } => "set_rate_limit",
+            InteropCall::ProveState { .. } => "prove_state",
         }
     }
 
@@ -362,6 +375,25 @@ impl InteropCall {
                 w.u128(*max_per_window);
                 w.u64(*window_blocks);
             }
+            InteropCall::ProveState {
+                client_id,
+                height,
+                key,
+                value,
+                proof,
+            } => {
+                w.str(client_id);
+                w.u64(*height);
+                w.bytes(key);
+                match value {
+                    None => w.u8(0),
+                    Some(v) => {
+                        w.u8(1);
+                        w.bytes(v);
+                    }
+                }
+                w.bytes(proof);
+            }
         }
         w.into_bytes()
     }
@@ -501,6 +533,17 @@ impl InteropCall {
                     channel: id(&mut r, "channel")?,
                     max_per_window: r.u128("max_per_window")?,
                     window_blocks: r.u64("window_blocks")?,
+                },
+                "prove_state" => InteropCall::ProveState {
+                    client_id: id(&mut r, "client_id")?,
+                    height: r.u64("height")?,
+                    key: r.bytes(MAX_PROOF_KEY_LEN, "key")?,
+                    value: match r.u8("value.present")? {
+                        0 => None,
+                        1 => Some(r.bytes(MAX_PROOF_VALUE_LEN, "value")?),
+                        _ => return Err(CodecError::Invalid("value.present")),
+                    },
+                    proof: proof(&mut r)?,
                 },
                 _ => return Err(CodecError::Invalid("method")),
             })

@@ -5,7 +5,8 @@ use meridian_crypto::{PublicKey, Suite};
 use meridian_execution::{ModuleError, TxContext};
 use meridian_interop::client::check_set;
 use meridian_interop::{
-    codes, ClientState, ClientStatus, HeaderUpdate, Misbehaviour, SignedHeader, UpdateOutcome,
+    codes, paths, ClientState, ClientStatus, HeaderUpdate, Misbehaviour, SignedHeader,
+    UpdateOutcome,
 };
 use meridian_types::ChainId;
 
@@ -77,6 +78,7 @@ pub(crate) fn update(
         )
     })?;
     let height = update.signed.header.height;
+    below_floor(ctx, id, height)?;
     let set = store::validator_set(ctx, id, &c, c.epoch_of(height))?;
     let existing = store::consensus(ctx, id, height)?;
     match c
@@ -106,6 +108,21 @@ pub(crate) fn update(
         UpdateOutcome::AlreadyKnown => Ok(()),
         UpdateOutcome::Misbehaviour { height, reason } => freeze(ctx, id, c, height, reason),
     }
+}
+
+/// After a substitution, headers below the floor belong to the history the client was
+/// recovered from (possibly the fork that froze it): they neither update the client nor count
+/// as evidence against it, or anyone could freeze the recovered client again by replaying
+/// them.
+fn below_floor(ctx: &TxContext<'_>, id: &str, height: u64) -> Result<(), ModuleError> {
+    let floor = store::read_u64(ctx, &store::floor_key(id))?;
+    if height < floor {
+        return Err(err(
+            codes::STALE_HEADER,
+            format!("client {id} was substituted at height {floor}: height {height} is below it"),
+        ));
+    }
+    Ok(())
 }
 
 fn freeze(
@@ -139,6 +156,7 @@ pub(crate) fn misbehaviour(
             format!("client {id} is already frozen"),
         ));
     }
+    below_floor(ctx, id, m.a.header.height.min(m.b.header.height))?;
     let set_a = store::validator_set(ctx, id, &c, c.epoch_of(m.a.header.height))?;
     let set_b = store::validator_set(ctx, id, &c, c.epoch_of(m.b.header.height))?;
     let height = c
@@ -198,6 +216,9 @@ pub(crate) fn substitute(
     // verified before (possibly a fork that froze it) is below the floor and never used again.
     store::save_consensus(ctx, subject_id, sub.latest_height, &sub_latest)?;
     store::save_validator_set(ctx, subject_id, epoch, &set)?;
+    if let Ok(next) = store::validator_set(ctx, substitute_id, &sub, epoch + 1) {
+        store::save_validator_set(ctx, subject_id, epoch + 1, &next)?;
+    }
     store::save_client(ctx, subject_id, &sub)?;
     store::write_u64(ctx, store::floor_key(subject_id), sub.latest_height)?;
     emit(
@@ -205,6 +226,55 @@ pub(crate) fn substitute(
         InteropEvent::ClientSubstituted {
             subject: subject_id.to_string(),
             substitute: substitute_id.to_string(),
+        },
+    )
+}
+
+/// `interop/proven/{client}/{height:020}/{hex of the key's hash}` → `0x01 ‖ value hash` if the
+/// key was present at that height of the counterparty, `0x00` if it was absent.
+pub fn proven_key(client_id: &str, height: u64, key_hash: &[u8; 32]) -> Vec<u8> {
+    format!(
+        "{}/proven/{client_id}/{height:020}/{}",
+        paths::MODULE,
+        hex::encode(key_hash)
+    )
+    .into_bytes()
+}
+
+/// Verifies a counterparty state fact and records it (see `InteropCall::ProveState`).
+pub(crate) fn prove_state(
+    ctx: &mut TxContext<'_>,
+    client_id: &str,
+    height: u64,
+    key: &[u8],
+    value: Option<&[u8]>,
+    proof: &[u8],
+) -> Result<(), ModuleError> {
+    let claim = match value {
+        Some(v) => store::Claim::Present(v),
+        None => store::Claim::Absent,
+    };
+    let (c, _) = store::verify(ctx, client_id, height, key, claim, proof)?;
+    let key_hash = ctx.hash(key);
+    let (record, value_hash) = match value {
+        Some(v) => {
+            let h = ctx.hash(v);
+            let mut r = vec![1];
+            r.extend_from_slice(&h);
+            (r, h)
+        }
+        None => (vec![0], [0; 32]),
+    };
+    ctx.set(proven_key(client_id, height, &key_hash), record)?;
+    emit(
+        ctx,
+        InteropEvent::StateProven {
+            client_id: client_id.to_string(),
+            chain_id: c.chain_id,
+            height,
+            key: key.to_vec(),
+            present: value.is_some(),
+            value_hash,
         },
     )
 }

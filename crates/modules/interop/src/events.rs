@@ -62,10 +62,20 @@ pub enum InteropEvent {
         channel: String,
         sequence: u64,
     },
+    /// A counterparty state fact was proven and recorded (`value_hash` = suite hash of the
+    /// value; all zeros when `present` is false).
+    StateProven {
+        client_id: String,
+        chain_id: ChainId,
+        height: u64,
+        key: Vec<u8>,
+        present: bool,
+        value_hash: [u8; 32],
+    },
 }
 
 /// Every kind, as [`InteropEvent::kind`] names it.
-pub const EVENT_KINDS: [&str; 11] = [
+pub const EVENT_KINDS: [&str; 12] = [
     "client_created",
     "client_updated",
     "client_frozen",
@@ -77,6 +87,7 @@ pub const EVENT_KINDS: [&str; 11] = [
     "write_ack",
     "acknowledge_packet",
     "timeout_packet",
+    "state_proven",
 ];
 
 impl InteropEvent {
@@ -93,6 +104,7 @@ impl InteropEvent {
             InteropEvent::WriteAck { .. } => "write_ack",
             InteropEvent::AcknowledgePacket { .. } => "acknowledge_packet",
             InteropEvent::TimeoutPacket { .. } => "timeout_packet",
+            InteropEvent::StateProven { .. } => "state_proven",
         }
     }
 
@@ -152,6 +164,14 @@ impl InteropEvent {
                 port: id(&mut r, "port")?,
                 channel: id(&mut r, "channel")?,
                 sequence: r.u64("sequence")?,
+            },
+            "state_proven" => InteropEvent::StateProven {
+                client_id: id(&mut r, "client_id")?,
+                chain_id: ChainId::decode_from(&mut r)?,
+                height: r.u64("height")?,
+                key: r.bytes(meridian_interop::proof::MAX_PROOF_KEY_LEN, "key")?,
+                present: r.bool("present")?,
+                value_hash: r.array("value_hash")?,
             },
             _ => return Err(CodecError::Invalid("event kind")),
         };
@@ -257,6 +277,21 @@ impl Encode for InteropEvent {
                 w.str(channel);
                 w.u64(*sequence);
             }
+            InteropEvent::StateProven {
+                client_id,
+                chain_id,
+                height,
+                key,
+                present,
+                value_hash,
+            } => {
+                w.str(client_id);
+                chain_id.encode_to(w);
+                w.u64(*height);
+                w.bytes(key);
+                w.bool(*present);
+                w.fixed(value_hash);
+            }
         }
     }
 }
@@ -336,6 +371,14 @@ mod tests {
                 port: "transfer".into(),
                 channel: "channel-0".into(),
                 sequence: 1,
+            },
+            InteropEvent::StateProven {
+                client_id: "client-0".into(),
+                chain_id: ChainId::new("region-a").unwrap(),
+                height: 9,
+                key: b"notary/x".to_vec(),
+                present: true,
+                value_hash: [3; 32],
             },
         ];
         let kinds: Vec<_> = all.iter().map(InteropEvent::kind).collect();

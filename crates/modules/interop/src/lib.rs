@@ -30,6 +30,7 @@ use meridian_execution::{Module, ModuleError, TxContext};
 use meridian_interop::InteropError;
 
 pub use calls::InteropCall;
+pub use clients::proven_key;
 pub use events::InteropEvent;
 pub use meridian_interop::paths::MODULE as NAME;
 pub use transfer::{escrow_address, module_address, voucher_trace};
@@ -236,6 +237,13 @@ impl Module for InteropModule {
                 max_per_window,
                 window_blocks,
             } => transfer::set_rate_limit(ctx, &channel, max_per_window, window_blocks),
+            InteropCall::ProveState {
+                client_id,
+                height,
+                key,
+                value,
+                proof,
+            } => clients::prove_state(ctx, &client_id, height, &key, value.as_deref(), &proof),
         }
     }
 }

@@ -242,7 +242,8 @@ pub(crate) fn acknowledge(
     proof_height: u64,
     proof: &[u8],
 ) -> Result<(), ModuleError> {
-    let (ch, client_id) = settle(ctx, suite, packet, false)?;
+    // A closed (ordered) channel still settles what is in flight, so refunds are never stuck.
+    let (ch, client_id) = settle(ctx, suite, packet, true)?;
     let counterparty_suite = store::client(ctx, &client_id)?.suite;
     store::verify(
         ctx,

@@ -30,7 +30,7 @@ pub(crate) fn use_approval(
     }
     let hash = ctx.hash(args);
     let approved = meridian_identity_module::approved_call_key(paths::MODULE, method, &hash);
-    if ctx.get(&approved).is_none() {
+    let Some(approval) = ctx.get(&approved) else {
         return Err(err(
             codes::NOT_APPROVED,
             format!(
@@ -38,15 +38,26 @@ pub(crate) fn use_approval(
                 hex::encode(hash)
             ),
         ));
-    }
-    let used = format!("{}/approvals_used/{}", paths::MODULE, hex::encode(hash)).into_bytes();
-    if ctx.get(&used).is_some() {
+    };
+    // Per method: two methods' arguments may encode to the same bytes (two identifiers), and
+    // each approval is its own. The approval's value names its proposal; each proposal's
+    // approval is used once, and a later proposal may approve the same call again.
+    let used = format!(
+        "{}/approvals_used/{method}/{}",
+        paths::MODULE,
+        hex::encode(hash)
+    )
+    .into_bytes();
+    if ctx.get(&used).as_deref() == Some(approval.as_slice()) {
         return Err(err(
             codes::NOT_APPROVED,
-            format!("the approval of interop.{method} with these arguments was already used"),
+            format!(
+                "the approval of interop.{method} with these arguments was already used; \
+                 approve it again to repeat it"
+            ),
         ));
     }
-    ctx.set(used, vec![1])
+    ctx.set(used, approval)
 }
 
 /// Allocates the next identifier of `kind` (`client-0`, `connection-0`, `channel-0`, ...).

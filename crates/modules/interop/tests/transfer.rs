@@ -148,11 +148,10 @@ fn timeouts_refund_exactly_once_and_are_judged_by_the_destination() {
 }
 
 #[test]
-fn a_received_packet_cannot_be_timed_out_and_error_acks_refund() {
+fn a_received_packet_cannot_be_timed_out_and_voucher_symbols_are_reserved() {
     let Link { mut a, mut b } = Link::open(Ordering::Unordered);
     let alice = user(7);
     fund(&mut a, "GOLD", &alice, 1_000);
-    let alice_a = a.addr(&alice);
     let to = b.addr(&user(8));
     // Delivery takes two blocks on B (client update, then the receive).
     let p = send(&mut a, 7, "GOLD", 10, to, b.height() + 3);
@@ -163,12 +162,64 @@ fn a_received_packet_cannot_be_timed_out_and_error_acks_refund() {
     // Past the timeout height, but B has the receipt: a non-membership proof cannot exist.
     assert_eq!(timeout(&mut a, &b, &p).code, codes::PROOF_INVALID);
 
-    // Someone squats the voucher symbol on B as a plain asset: the receive fails there, B
-    // writes an error acknowledgement, A refunds on it.
-    let squatted = voucher_symbol(b.suite, "transfer/channel-0/SILVER");
-    fund(&mut b, &squatted, &user(9), 1);
-    fund(&mut a, "SILVER", &alice, 500);
-    let p = send(&mut a, 7, "SILVER", 500, to, b.height() + 100);
+    // Nobody can squat a voucher symbol on B in advance (reserved for the interop module).
+    let squat = voucher_symbol(b.suite, "transfer/channel-0/SILVER");
+    b.fails(
+        &user(9),
+        meridian_bank::BankCall::CreateAsset {
+            symbol: squat,
+            decimals: 0,
+            max_supply: 1,
+        }
+        .into_call(),
+        meridian_bank::errors::RESERVED_SYMBOL,
+    );
+}
+
+#[test]
+fn an_application_error_on_the_destination_is_acknowledged_and_refunded_once() {
+    // Alice on A holds a voucher that already crossed eight channels; one more hop is beyond
+    // the trace limit, so B's transfer application fails and writes an error acknowledgement.
+    let long_trace = format!("{}SILVER", "transfer/channel-7/".repeat(8));
+    let a_region = Region::new("region-a", meridian_crypto::Suite::Sm, 10);
+    let symbol = voucher_symbol(a_region.suite, &long_trace);
+    let issuer = meridian_interop_module::module_address(&a_region.hash());
+    let alice_a = a_region.addr(&user(7));
+    drop(a_region);
+    let asset = meridian_bank::Asset {
+        symbol: symbol.clone(),
+        decimals: 0,
+        max_supply: u128::MAX,
+        supply: 500,
+        issuer,
+    };
+    let genesis = vec![
+        (
+            format!("interop/transfer/trace/{symbol}").into_bytes(),
+            Some(long_trace.clone().into_bytes()),
+        ),
+        (
+            meridian_bank::asset_key(&symbol),
+            Some(meridian_types::Encode::encode(&asset)),
+        ),
+        (
+            meridian_bank::balance_key(&symbol, &alice_a),
+            Some(500u128.to_be_bytes().to_vec()),
+        ),
+    ];
+    let Link { mut a, mut b } = Link::open_between(
+        Region::with_genesis("region-a", meridian_crypto::Suite::Sm, 10, genesis),
+        Region::new("region-b", meridian_crypto::Suite::Intl, 50),
+        Ordering::Unordered,
+    );
+    let to = b.addr(&user(8));
+    let p = send(&mut a, 7, &symbol, 500, to, b.height() + 100);
+    let escrow = escrow_address(&a.hash(), "transfer", "channel-0");
+    assert_eq!(
+        a.balance(&symbol, &escrow),
+        500,
+        "escrowed: leaving over a new channel"
+    );
     let r = deliver(&a, &mut b, &p);
     assert_eq!(r.code, "ok", "the receive itself succeeds: {}", r.message);
     let ack = written_ack(&r.events);
@@ -176,20 +227,15 @@ fn a_received_packet_cannot_be_timed_out_and_error_acks_refund() {
         panic!("expected an error ack, got {ack:?}")
     };
     assert!(msg.contains(codes::BAD_DENOM), "{msg}");
-    assert_eq!(
-        b.balance(&squatted, &to),
-        0,
-        "the failed application wrote nothing"
-    );
-    assert_eq!(a.balance("SILVER", &alice_a), 0);
     assert_eq!(acknowledge(&mut a, &b, &p, &ack).code, "ok");
     assert_eq!(
-        a.balance("SILVER", &alice_a),
+        a.balance(&symbol, &alice_a),
         500,
         "refunded on the error ack"
     );
+    assert_eq!(a.balance(&symbol, &escrow), 0);
     assert_eq!(acknowledge(&mut a, &b, &p, &ack).code, codes::NO_COMMITMENT);
-    assert_eq!(a.balance("SILVER", &alice_a), 500, "refunded once");
+    assert_eq!(a.balance(&symbol, &alice_a), 500, "refunded once");
 }
 
 #[test]
@@ -385,5 +431,92 @@ fn a_frozen_client_refuses_later_packets() {
         }
         .into_call(),
         codes::CLIENT_FROZEN,
+    );
+}
+
+#[test]
+fn region_b_proves_a_notarisation_in_region_a() {
+    let Link { mut a, mut b } = Link::open(Ordering::Unordered);
+    // A notary-like record on A (any state key works: the proof is of A's JMT state).
+    let key = b"bank/asset/GOLD".to_vec();
+    fund(&mut a, "GOLD", &user(7), 1);
+    let h = update_client(&a, &mut b, "client-0");
+    let (value, proof) = a.prove(&key, h);
+    let value = value.expect("present on A");
+    let events = b.ok(
+        &user(RELAYER),
+        InteropCall::ProveState {
+            client_id: "client-0".into(),
+            height: h,
+            key: key.clone(),
+            value: Some(value.clone()),
+            proof: proof.clone(),
+        }
+        .into_call(),
+    );
+    assert!(interop_events(&events).iter().any(|e| matches!(
+        e,
+        meridian_interop_module::InteropEvent::StateProven { present: true, .. }
+    )));
+    let key_hash = b.suite.hash(&key).0;
+    let record = b
+        .get(&meridian_interop_module::proven_key(
+            "client-0", h, &key_hash,
+        ))
+        .unwrap();
+    assert_eq!(record[0], 1);
+    // Claiming absence with the membership proof, or another value: refused.
+    b.fails(
+        &user(RELAYER),
+        InteropCall::ProveState {
+            client_id: "client-0".into(),
+            height: h,
+            key: key.clone(),
+            value: None,
+            proof: proof.clone(),
+        }
+        .into_call(),
+        codes::PROOF_INVALID,
+    );
+    b.fails(
+        &user(RELAYER),
+        InteropCall::ProveState {
+            client_id: "client-0".into(),
+            height: h,
+            key: key.clone(),
+            value: Some(b"forged".to_vec()),
+            proof,
+        }
+        .into_call(),
+        codes::PROOF_INVALID,
+    );
+    // A document never notarised: absence proven.
+    let missing = b"notary/record/00".to_vec();
+    let (none, proof) = a.prove(&missing, h);
+    assert!(none.is_none());
+    b.ok(
+        &user(RELAYER),
+        InteropCall::ProveState {
+            client_id: "client-0".into(),
+            height: h,
+            key: missing,
+            value: None,
+            proof,
+        }
+        .into_call(),
+    );
+    // A height the client never verified.
+    let (_, proof) = a.prove(&key, h);
+    b.fails(
+        &user(RELAYER),
+        InteropCall::ProveState {
+            client_id: "client-0".into(),
+            height: h - 1,
+            key,
+            value: Some(value),
+            proof,
+        }
+        .into_call(),
+        codes::NO_CONSENSUS_STATE,
     );
 }

@@ -478,3 +478,37 @@ fn ranges_outside_ordered_prefixes_return_nothing() {
     assert_eq!(s1.range(&ck(b"k"), &ck(b"k"), 10, false).unwrap(), vec![]);
     assert_eq!(s1.range(&ck(b"z"), &ck(b"a"), 10, false).unwrap(), vec![]);
 }
+
+/// `range_at` reads the committed state of an older height while newer ones exist, agrees with
+/// `get_at` there, and refuses heights not committed yet.
+#[test]
+fn ranges_at_a_committed_height() {
+    for kind in KINDS {
+        let (_d, store) = open(kind);
+        apply(&store, vec![cset("a", "0"), cset("b", "0")]);
+        apply(&store, vec![cset("a", "1"), cdel("b"), cset("c", "1")]);
+        apply(&store, vec![cset("d", "2")]);
+        let at = |h: u64, descending: bool| {
+            store
+                .range_at(ALL.0, ALL.1, usize::MAX, descending, h)
+                .unwrap()
+        };
+        let h0 = entries(&[("a", "0"), ("b", "0")]);
+        let h1 = entries(&[("a", "1"), ("c", "1")]);
+        assert_eq!(at(0, false), h0);
+        assert_eq!(at(0, true), reversed(h0.clone()));
+        assert_eq!(at(1, false), h1);
+        assert_eq!(
+            at(2, false),
+            store.range_latest(ALL.0, ALL.1, usize::MAX, false).unwrap()
+        );
+        assert_eq!(store.range_at(ALL.0, ALL.1, 1, false, 1).unwrap(), h1[..1]);
+        for (k, v) in &h0 {
+            assert_eq!(store.get_at(k, 0).unwrap().as_ref(), Some(v));
+        }
+        assert_eq!(store.get_at(&ck(b"b"), 1).unwrap(), None);
+        assert!(store.range_at(ALL.0, ALL.1, 10, false, 3).is_err());
+        // Outside the ordered prefixes: nothing, as for range_latest.
+        assert!(store.range_at(b"a", b"b", 10, false, 2).unwrap().is_empty());
+    }
+}

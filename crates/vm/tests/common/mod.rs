@@ -15,6 +15,7 @@ pub const IMPORTS: &str = r#"
   (import "meridian" "set_return" (func $set_return (param i32 i32)))
   (import "meridian" "set_error" (func $set_error (param i32 i32 i32 i32)))
   (import "meridian" "buffer_read" (func $buffer_read (param i32)))
+  (import "meridian" "buffer_len" (func $buffer_len (result i32)))
   (import "meridian" "env" (func $env (result i32)))
   (import "meridian" "storage_get" (func $storage_get (param i32 i32) (result i32)))
   (import "meridian" "storage_set" (func $storage_set (param i32 i32 i32 i32)))

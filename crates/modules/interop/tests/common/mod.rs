@@ -59,6 +59,8 @@ pub struct Region {
     headers: Vec<SignedHeader>,
     pub time_ms: u64,
     nonces: BTreeMap<Vec<u8>, u64>,
+    /// Genesis lists organisations: gated interop calls need a governance approval.
+    pub governed: bool,
 }
 
 pub fn user(i: u8) -> Vec<u8> {
@@ -76,6 +78,9 @@ impl Region {
         seed: u8,
         mut genesis: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     ) -> Self {
+        let governed = genesis
+            .iter()
+            .any(|(k, v)| k == meridian_identity_module::ORGS_KEY.as_bytes() && v.is_some());
         let validators: Vec<_> = (0..4u8)
             .map(|i| PrivateKey::from_seed(suite, &[seed.wrapping_add(i); 32]))
             .collect();
@@ -135,7 +140,24 @@ impl Region {
             }],
             time_ms: T0,
             nonces: BTreeMap::new(),
+            governed,
         }
+    }
+
+    /// A region whose genesis lists one organisation (alliance governance is on).
+    pub fn governed(chain_id: &str, suite: Suite, seed: u8) -> Self {
+        let orgs = meridian_identity_module::OrgList {
+            orgs: vec!["org1".into()],
+        };
+        Self::with_genesis(
+            chain_id,
+            suite,
+            seed,
+            vec![(
+                meridian_identity_module::ORGS_KEY.as_bytes().to_vec(),
+                Some(orgs.encode()),
+            )],
+        )
     }
 
     pub fn hash(&self) -> SuiteHash {
@@ -152,6 +174,46 @@ impl Region {
 
     /// Executes `calls` (sender key, call) in one block `advance_ms` after the last one.
     pub fn block(&mut self, calls: Vec<(Vec<u8>, Call)>, advance_ms: u64) -> Vec<Receipt> {
+        self.block_with_writes(calls, advance_ms, Vec::new())
+    }
+
+    /// An empty block whose time is at least `time_ms` (a block's time never goes back).
+    pub fn catch_up(&mut self, time_ms: u64) {
+        let advance = time_ms.saturating_sub(self.time_ms).max(1000);
+        self.block(vec![], advance);
+    }
+
+    /// The key a passed `identity` proposal `ApproveCall` writes for `call` on this chain
+    /// (module `interop`, the call's method, the suite hash of its canonical arguments).
+    pub fn approval_key(&self, call: &InteropCall) -> Vec<u8> {
+        let args_hash = self.hash().hash(&call.args());
+        meridian_identity_module::approved_call_key("interop", call.method(), &args_hash)
+    }
+
+    /// Governance approves `call` (what a passed `ApproveCall` proposal writes), in a block of
+    /// its own.
+    pub fn approve(&mut self, call: &InteropCall) {
+        let key = self.approval_key(call);
+        self.block_with_writes(vec![], 1000, vec![(key, Some(vec![1]))]);
+    }
+
+    /// A call that may need governance: approved first on a governed chain, then sent; it
+    /// must succeed.
+    pub fn gated(&mut self, sender: &[u8], call: InteropCall) -> Vec<Event> {
+        if self.governed && call.needs_approval() {
+            self.approve(&call);
+        }
+        self.ok(sender, call.into_call())
+    }
+
+    /// As [`Region::block`], with `extra` state writes applied after the transactions (as if
+    /// another module, e.g. governance, had written them in this block).
+    pub fn block_with_writes(
+        &mut self,
+        calls: Vec<(Vec<u8>, Call)>,
+        advance_ms: u64,
+        extra: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Vec<Receipt> {
         let height = self.height() + 1;
         self.time_ms += advance_ms;
         let txs: Vec<SignedTx> = calls
@@ -190,7 +252,9 @@ impl Region {
             )
             .expect("propose never fails");
         assert!(out.dropped.is_empty(), "dropped: {:?}", out.dropped);
-        let writes: Vec<_> = out.writes.into_iter().collect();
+        let mut writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = out.writes.into_iter().collect();
+        writes.extend(extra);
+        let writes: Vec<_> = writes.into_iter().collect();
         let state = self.store.prepare(None, height, writes).unwrap();
         let parent = self
             .suite
@@ -337,8 +401,11 @@ pub fn sent_packets(events: &[Event]) -> Vec<Packet> {
 pub const RELAYER: u8 = 200;
 
 /// Brings `dst`'s client `client_id` (tracking `src`) to `src`'s latest height; returns it.
+/// The regions' clocks are independent (one second per block each); like real chains they
+/// are kept roughly in step: `dst`'s next block is not earlier than `src`'s latest header.
 pub fn update_client(src: &Region, dst: &mut Region, client_id: &str) -> u64 {
     let h = src.height();
+    dst.time_ms = dst.time_ms.max(src.time_ms.saturating_sub(1000));
     dst.ok(
         &user(RELAYER),
         InteropCall::UpdateClient {
@@ -359,24 +426,44 @@ pub struct Link {
 
 impl Link {
     pub fn open(ordering: meridian_interop::Ordering) -> Self {
-        let mut a = Region::new("region-a", Suite::Sm, 10);
-        let mut b = Region::new("region-b", Suite::Intl, 50);
+        Self::open_between(
+            Region::new("region-a", Suite::Sm, 10),
+            Region::new("region-b", Suite::Intl, 50),
+            ordering,
+        )
+    }
+
+    /// As [`Link::open`] between two governed regions: each gated step is approved first.
+    pub fn open_governed(ordering: meridian_interop::Ordering) -> Self {
+        Self::open_between(
+            Region::governed("region-a", Suite::Sm, 10),
+            Region::governed("region-b", Suite::Intl, 50),
+            ordering,
+        )
+    }
+
+    pub fn open_between(
+        mut a: Region,
+        mut b: Region,
+        ordering: meridian_interop::Ordering,
+    ) -> Self {
         a.block(vec![], 1000);
         b.block(vec![], 1000);
         let r = user(RELAYER);
-        a.ok(&r, b.create_client_call().into_call()); // client-0 on A tracks B
-        b.ok(&r, a.create_client_call().into_call()); // client-0 on B tracks A
-        a.ok(
+        let call = b.create_client_call();
+        a.gated(&r, call); // client-0 on A tracks B
+        let call = a.create_client_call();
+        b.gated(&r, call); // client-0 on B tracks A
+        a.gated(
             &r,
             InteropCall::ConnOpenInit {
                 client_id: "client-0".into(),
                 counterparty_client_id: "client-0".into(),
-            }
-            .into_call(),
+            },
         );
         let h = update_client(&a, &mut b, "client-0");
         let (_, proof) = a.prove(&meridian_interop::paths::connection("connection-0"), h);
-        b.ok(
+        b.gated(
             &r,
             InteropCall::ConnOpenTry {
                 client_id: "client-0".into(),
@@ -384,8 +471,7 @@ impl Link {
                 counterparty_connection_id: "connection-0".into(),
                 proof_height: h,
                 proof,
-            }
-            .into_call(),
+            },
         );
         let h = update_client(&b, &mut a, "client-0");
         let (_, proof) = b.prove(&meridian_interop::paths::connection("connection-0"), h);

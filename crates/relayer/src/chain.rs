@@ -1,0 +1,532 @@
+//! One chain as the relayer sees it: a node's API, the relayer's own fee-payer key on that
+//! chain, and the interop identifiers of the path on this side.
+
+use std::time::Duration;
+
+use meridian_client::{Client, ClientError, EventFilter, StreamItem, Wallet};
+use meridian_interop::client::decode_client;
+use meridian_interop::{
+    paths, ChannelEnd, ClientState, HeaderUpdate, Ordering, Packet, SignedHeader, ValidatorSetProof,
+};
+use meridian_interop_module::{InteropCall, InteropEvent};
+use meridian_types::{decode_exact, Header, ValidatorSet, VALIDATORS_KEY};
+
+use crate::{RelayerError, Result};
+
+/// How long to wait for a submitted transaction to be final.
+const COMMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// One side of a path.
+pub struct Endpoint {
+    /// A name for logs, metrics and the state file (e.g. the chain id).
+    pub name: String,
+    pub client: Client,
+    /// The relayer's fee-payer key on this chain (`None`: read-only end, e.g. the source of a
+    /// one-off state proof).
+    pub wallet: Option<Wallet>,
+    /// The light client on this chain that tracks the other chain.
+    pub client_id: String,
+    pub port: String,
+    pub channel: String,
+}
+
+impl Endpoint {
+    fn err(&self, source: ClientError) -> RelayerError {
+        RelayerError::Client {
+            chain: self.name.clone(),
+            source,
+        }
+    }
+
+    /// Signs `call` with the next nonce (fields borrowed apart: wallet mutably, client not).
+    fn build_tx(&mut self, call: meridian_types::Call) -> Result<meridian_types::SignedTx> {
+        let Endpoint {
+            name,
+            client,
+            wallet,
+            ..
+        } = self;
+        let wallet = wallet
+            .as_mut()
+            .ok_or_else(|| RelayerError::Protocol(format!("{name}: no key to sign with")))?;
+        wallet
+            .build(client, call)
+            .map_err(|e| RelayerError::Client {
+                chain: name.clone(),
+                source: e,
+            })
+    }
+
+    fn reset_nonce(&mut self) {
+        if let Some(w) = self.wallet.as_mut() {
+            w.reset_nonce();
+        }
+    }
+
+    pub(crate) fn status(&self) -> Result<Tip> {
+        let b = self.client.latest_block().map_err(|e| self.err(e))?;
+        Ok(Tip {
+            height: b.height,
+            time_ms: b.timestamp_ms,
+        })
+    }
+
+    pub(crate) fn latest_time_ms(&self) -> Result<u64> {
+        Ok(self.status()?.time_ms)
+    }
+
+    fn value(&self, key: &[u8], height: Option<u64>) -> Result<Option<Vec<u8>>> {
+        let v = self.client.state(key, height).map_err(|e| self.err(e))?;
+        Ok(v.value)
+    }
+
+    /// The encoded proof of `key` (present or absent) at `height`.
+    pub fn proof(&self, key: &[u8], height: u64) -> Result<Vec<u8>> {
+        let v = self
+            .client
+            .state_view(key, Some(height))
+            .map_err(|e| self.err(e))?;
+        hex::decode(&v.proof).map_err(|_| RelayerError::Protocol("proof is not hex".into()))
+    }
+
+    pub(crate) fn read_u64_at(&self, key: &[u8], height: u64) -> Result<u64> {
+        match self.value(key, Some(height))? {
+            None => Ok(0),
+            Some(v) => v
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| RelayerError::Protocol("counter is not 8 bytes".into())),
+        }
+    }
+
+    pub(crate) fn channel_end(&self) -> Result<ChannelEnd> {
+        let raw = self
+            .value(&paths::channel(&self.port, &self.channel), None)?
+            .ok_or_else(|| {
+                RelayerError::Protocol(format!(
+                    "{}: no channel {}/{}",
+                    self.name, self.port, self.channel
+                ))
+            })?;
+        decode_exact(&raw).map_err(|e| RelayerError::Protocol(format!("channel end: {e}")))
+    }
+
+    pub(crate) fn client_state(&self) -> Result<ClientState> {
+        let raw = self
+            .value(&paths::client(&self.client_id), None)?
+            .ok_or_else(|| {
+                RelayerError::Protocol(format!("{}: no client {}", self.name, self.client_id))
+            })?;
+        decode_client(&raw).map_err(|e| RelayerError::Protocol(e.to_string()))
+    }
+
+    /// Whether this (source) chain still holds `packet`'s commitment.
+    pub(crate) fn has_commitment(&self, packet: &Packet) -> Result<bool> {
+        Ok(self
+            .value(
+                &paths::commitment(&packet.source_port, &packet.source_channel, packet.sequence),
+                None,
+            )?
+            .is_some())
+    }
+
+    /// Whether this (destination) chain has received `packet`.
+    pub(crate) fn has_received(&self, packet: &Packet, ordering: Ordering) -> Result<bool> {
+        match ordering {
+            Ordering::Unordered => Ok(self
+                .value(
+                    &paths::receipt(&packet.dest_port, &packet.dest_channel, packet.sequence),
+                    None,
+                )?
+                .is_some()),
+            Ordering::Ordered => {
+                let key = paths::next_sequence_recv(&packet.dest_port, &packet.dest_channel);
+                let tip = self.status()?.height;
+                Ok(self.read_u64_at(&key, tip)? > packet.sequence)
+            }
+        }
+    }
+
+    /// Interop events from height `from` to the current tip; returns the tip too.
+    pub(crate) fn interop_events_since(&self, from: u64) -> Result<(u64, Vec<InteropEvent>)> {
+        let tip = self.status()?.height;
+        if from > tip {
+            return Ok((tip, Vec::new()));
+        }
+        let filter = EventFilter {
+            modules: vec![meridian_interop_module::NAME.to_string()],
+            kinds: vec!["send_packet".into(), "write_ack".into()],
+            addresses: Vec::new(),
+            blocks: true,
+        };
+        let stream = self
+            .client
+            .subscribe_events(&filter, Some(from))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for item in stream {
+            match item.map_err(|e| self.err(e))? {
+                StreamItem::Block(b) => {
+                    if b.height >= tip {
+                        break;
+                    }
+                }
+                StreamItem::Event(e) => {
+                    let data = hex::decode(&e.event.data)
+                        .map_err(|_| RelayerError::Protocol("event data is not hex".into()))?;
+                    match InteropEvent::decode(&e.event.kind, &data) {
+                        Ok(ev) => out.push(ev),
+                        Err(err) => tracing::warn!("undecodable interop event: {err}"),
+                    }
+                }
+            }
+        }
+        Ok((tip, out))
+    }
+
+    /// The finalized header at `height` with its certificate.
+    pub fn signed_header(&self, height: u64) -> Result<SignedHeader> {
+        let b = self.client.block(height).map_err(|e| self.err(e))?;
+        let header: Header = decode_exact(
+            &hex::decode(&b.header).map_err(|_| RelayerError::Protocol("header hex".into()))?,
+        )
+        .map_err(|e| RelayerError::Protocol(format!("header: {e}")))?;
+        let certificate = hex::decode(&b.certificate)
+            .map_err(|_| RelayerError::Protocol("certificate hex".into()))?;
+        Ok(SignedHeader {
+            header,
+            certificate,
+        })
+    }
+
+    /// The update for `height`: its header, plus the next set when it ends an epoch.
+    pub fn header_update(&self, height: u64, epoch_blocks: u64) -> Result<HeaderUpdate> {
+        let signed = self.signed_header(height)?;
+        let next_validators = if (height + 1).is_multiple_of(epoch_blocks.max(1)) {
+            let v = self
+                .client
+                .state_view(VALIDATORS_KEY, Some(height))
+                .map_err(|e| self.err(e))?;
+            let validators = v
+                .value
+                .as_deref()
+                .map(hex::decode)
+                .transpose()
+                .map_err(|_| RelayerError::Protocol("value hex".into()))?
+                .ok_or_else(|| RelayerError::Protocol("no validator set in state".into()))?;
+            Some(ValidatorSetProof {
+                validators,
+                proof: hex::decode(&v.proof)
+                    .map_err(|_| RelayerError::Protocol("proof hex".into()))?,
+            })
+        } else {
+            None
+        };
+        Ok(HeaderUpdate {
+            signed,
+            next_validators,
+        })
+    }
+
+    /// Signs and submits `calls` in order (consecutive nonces, one batch) and waits for each;
+    /// returns each receipt's code (`ok` or the refusal).
+    pub fn submit_all(&mut self, calls: Vec<InteropCall>) -> Result<Vec<String>> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut raws = Vec::with_capacity(calls.len());
+        for c in calls {
+            let tx = self.build_tx(c.into_call())?;
+            raws.push(meridian_types::Encode::encode(&tx));
+        }
+        let view = match self.client.submit_batch(&raws) {
+            Ok(v) => v,
+            Err(e) => {
+                self.reset_nonce();
+                return Err(self.err(e));
+            }
+        };
+        let mut codes = Vec::with_capacity(view.results.len());
+        let mut rejected = false;
+        for item in &view.results {
+            let Some(hash) = &item.hash else {
+                rejected = true;
+                codes.push(item.code.clone());
+                continue;
+            };
+            let mut h = [0u8; 32];
+            let ok = hex::decode(hash)
+                .ok()
+                .filter(|b| b.len() == 32)
+                .map(|b| h.copy_from_slice(&b))
+                .is_some();
+            if !ok {
+                codes.push("relayer.bad_hash".into());
+                continue;
+            }
+            match self.client.wait_tx(&h, COMMIT_WAIT) {
+                Ok(_) => codes.push("ok".into()),
+                Err(ClientError::TxFailed { code, .. }) => codes.push(code),
+                Err(e) => {
+                    self.reset_nonce();
+                    return Err(self.err(e));
+                }
+            }
+        }
+        if rejected {
+            // An admission refusal leaves a nonce gap: ask the node again next time.
+            self.reset_nonce();
+        }
+        Ok(codes)
+    }
+
+    /// Submits `calls` and requires every one to succeed; returns the receipts' interop events.
+    pub fn submit_ok(&mut self, calls: Vec<InteropCall>) -> Result<Vec<InteropEvent>> {
+        let mut events = Vec::new();
+        for c in calls {
+            let method = c.method();
+            let tx = self.build_tx(c.into_call())?;
+            let done = match self.client.commit(&tx, COMMIT_WAIT) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.reset_nonce();
+                    return Err(RelayerError::Protocol(format!(
+                        "{}: interop.{method}: {e}",
+                        self.name
+                    )));
+                }
+            };
+            for e in done.receipt.events {
+                if e.module != meridian_interop_module::NAME {
+                    continue;
+                }
+                if let Ok(ev) = hex::decode(&e.data)
+                    .map_err(|_| ())
+                    .and_then(|d| InteropEvent::decode(&e.kind, &d).map_err(|_| ()))
+                {
+                    events.push(ev);
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// The `create_client` call that makes another chain track this one from its latest
+    /// header, trusting the validator set of that header's epoch as this node reports it.
+    /// (On a chain with organisations that call needs a governance approval of exactly these
+    /// arguments first.)
+    pub fn create_client_call(&self, trusting_period_ms: u64) -> Result<InteropCall> {
+        let status = self.client.status().map_err(|e| self.err(e))?;
+        let chain = self.client.chain().map_err(|e| self.err(e))?;
+        let eb = status.epoch_blocks.max(2);
+        // A client never starts from an epoch's last block (it would not know the next set).
+        let height = if (status.height + 1).is_multiple_of(eb) {
+            status.height - 1
+        } else {
+            status.height
+        };
+        let epoch = height / eb;
+        // The set that signs epoch e is the one in state at the end of epoch e − 1.
+        let set_height = if epoch == 0 { 0 } else { epoch * eb - 1 };
+        let raw = self
+            .value(VALIDATORS_KEY, Some(set_height))?
+            .ok_or_else(|| RelayerError::Protocol("no validator set in state".into()))?;
+        let set = ValidatorSet::decode_exact(&raw)
+            .map_err(|e| RelayerError::Protocol(format!("validator set: {e}")))?;
+        Ok(InteropCall::CreateClient {
+            chain_id: chain.chain_id,
+            suite: chain.suite,
+            epoch_blocks: eb,
+            trusting_period_ms,
+            max_clock_drift_ms: 10_000,
+            validators: set.0.into_iter().map(|v| v.public_key).collect(),
+            header: self.signed_header(height)?,
+        })
+    }
+}
+
+/// A chain's latest finalized height and block time.
+pub(crate) struct Tip {
+    pub height: u64,
+    pub time_ms: u64,
+}
+
+/// Brings `dst`'s client of `src` up to `src`'s latest height, walking every epoch boundary in
+/// between (each carries the next validator set). Returns the height `dst` can now verify
+/// proofs at, and how many updates were submitted.
+pub fn update_client(src: &Endpoint, dst: &mut Endpoint) -> Result<(u64, usize)> {
+    let client = dst.client_state()?;
+    let tip = src.status()?.height;
+    if tip <= client.latest_height {
+        return Ok((client.latest_height, 0));
+    }
+    let eb = client.epoch_blocks.max(1);
+    let mut heights = Vec::new();
+    let mut epoch = client.latest_height / eb;
+    loop {
+        let boundary = (epoch + 1) * eb - 1;
+        if boundary >= tip {
+            break;
+        }
+        if boundary > client.latest_height {
+            heights.push(boundary);
+        }
+        epoch += 1;
+    }
+    heights.push(tip);
+    let mut calls = Vec::with_capacity(heights.len());
+    for h in &heights {
+        calls.push(InteropCall::UpdateClient {
+            client_id: dst.client_id.clone(),
+            update: src.header_update(*h, eb)?,
+        });
+    }
+    let n = calls.len();
+    let codes = dst.submit_all(calls)?;
+    if let Some(bad) = codes.iter().find(|c| *c != "ok") {
+        return Err(RelayerError::Protocol(format!(
+            "{}: client update refused: {bad}",
+            dst.name
+        )));
+    }
+    Ok((tip, n))
+}
+
+/// The identifiers of a freshly opened path.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OpenedPath {
+    pub a_client: String,
+    pub b_client: String,
+    pub a_connection: String,
+    pub b_connection: String,
+    pub a_channel: String,
+    pub b_channel: String,
+}
+
+fn created_client(events: &[InteropEvent]) -> Result<String> {
+    events
+        .iter()
+        .find_map(|e| match e {
+            InteropEvent::ClientCreated { client_id, .. } => Some(client_id.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| RelayerError::Protocol("no client_created event".into()))
+}
+
+fn connection_id(events: &[InteropEvent]) -> Result<String> {
+    events
+        .iter()
+        .find_map(|e| match e {
+            InteropEvent::Connection { connection_id, .. } => Some(connection_id.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| RelayerError::Protocol("no connection event".into()))
+}
+
+fn channel_id(events: &[InteropEvent]) -> Result<String> {
+    events
+        .iter()
+        .find_map(|e| match e {
+            InteropEvent::Channel { channel, .. } => Some(channel.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| RelayerError::Protocol("no channel event".into()))
+}
+
+/// Creates a client on each chain (unless `a.client_id`/`b.client_id` are already set), then
+/// runs the connection and channel handshakes for a transfer channel. On a chain with
+/// organisations, `create_client`, `conn_open_init` and `conn_open_try` need governance
+/// approvals of their exact arguments first (the `meridian interop` CLI prints them).
+pub fn open_transfer_path(
+    a: &mut Endpoint,
+    b: &mut Endpoint,
+    ordering: Ordering,
+    trusting_period_ms: u64,
+) -> Result<OpenedPath> {
+    if a.client_id.is_empty() {
+        let call = b.create_client_call(trusting_period_ms)?;
+        a.client_id = created_client(&a.submit_ok(vec![call])?)?;
+    }
+    if b.client_id.is_empty() {
+        let call = a.create_client_call(trusting_period_ms)?;
+        b.client_id = created_client(&b.submit_ok(vec![call])?)?;
+    }
+    let a_conn = connection_id(&a.submit_ok(vec![InteropCall::ConnOpenInit {
+        client_id: a.client_id.clone(),
+        counterparty_client_id: b.client_id.clone(),
+    }])?)?;
+    let (h, _) = update_client(a, b)?;
+    let proof = a.proof(&paths::connection(&a_conn), h)?;
+    let b_conn = connection_id(&b.submit_ok(vec![InteropCall::ConnOpenTry {
+        client_id: b.client_id.clone(),
+        counterparty_client_id: a.client_id.clone(),
+        counterparty_connection_id: a_conn.clone(),
+        proof_height: h,
+        proof,
+    }])?)?;
+    let (h, _) = update_client(b, a)?;
+    let proof = b.proof(&paths::connection(&b_conn), h)?;
+    a.submit_ok(vec![InteropCall::ConnOpenAck {
+        connection_id: a_conn.clone(),
+        counterparty_connection_id: b_conn.clone(),
+        proof_height: h,
+        proof,
+    }])?;
+    let (h, _) = update_client(a, b)?;
+    let proof = a.proof(&paths::connection(&a_conn), h)?;
+    b.submit_ok(vec![InteropCall::ConnOpenConfirm {
+        connection_id: b_conn.clone(),
+        proof_height: h,
+        proof,
+    }])?;
+    let port = meridian_interop::transfer::PORT.to_string();
+    let version = meridian_interop::transfer::VERSION.to_string();
+    let a_chan = channel_id(&a.submit_ok(vec![InteropCall::ChanOpenInit {
+        port: port.clone(),
+        connection_id: a_conn.clone(),
+        counterparty_port: port.clone(),
+        ordering,
+        version: version.clone(),
+    }])?)?;
+    let (h, _) = update_client(a, b)?;
+    let proof = a.proof(&paths::channel(&port, &a_chan), h)?;
+    let b_chan = channel_id(&b.submit_ok(vec![InteropCall::ChanOpenTry {
+        port: port.clone(),
+        connection_id: b_conn.clone(),
+        counterparty_port: port.clone(),
+        counterparty_channel: a_chan.clone(),
+        ordering,
+        version,
+        proof_height: h,
+        proof,
+    }])?)?;
+    let (h, _) = update_client(b, a)?;
+    let proof = b.proof(&paths::channel(&port, &b_chan), h)?;
+    a.submit_ok(vec![InteropCall::ChanOpenAck {
+        port: port.clone(),
+        channel: a_chan.clone(),
+        counterparty_channel: b_chan.clone(),
+        proof_height: h,
+        proof,
+    }])?;
+    let (h, _) = update_client(a, b)?;
+    let proof = a.proof(&paths::channel(&port, &a_chan), h)?;
+    b.submit_ok(vec![InteropCall::ChanOpenConfirm {
+        port: port.clone(),
+        channel: b_chan.clone(),
+        proof_height: h,
+        proof,
+    }])?;
+    a.port = port.clone();
+    b.port = port;
+    a.channel = a_chan.clone();
+    b.channel = b_chan.clone();
+    Ok(OpenedPath {
+        a_client: a.client_id.clone(),
+        b_client: b.client_id.clone(),
+        a_connection: a_conn,
+        b_connection: b_conn,
+        a_channel: a_chan,
+        b_channel: b_chan,
+    })
+}

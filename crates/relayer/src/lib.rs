@@ -1,0 +1,372 @@
+//! The relayer: an untrusted courier between two Meridian chains.
+//!
+//! It reads finalized headers, certificates, state proofs and interop events from one chain's
+//! API and submits them as ordinary transactions to the other chain, whose `interop` module
+//! verifies everything. So a relayer can delay, never forge; any number may run at once.
+//!
+//! Work is derived from chain state, not remembered: a packet is relayed while its commitment
+//! exists on the source and the destination has no receipt; an acknowledgement is relayed
+//! while the commitment exists; a packet past its timeout on the destination is timed out on
+//! the source. The relayer keeps only a cache (packet data seen in `send_packet` events and
+//! acknowledgements seen in `write_ack` events, plus how far it has scanned) in a state file,
+//! so a restart continues where it stopped; losing the file only costs a rescan. A duplicate
+//! delivery (another relayer was faster) is refused by the chain (`interop.already_received`,
+//! `interop.no_commitment`) and counted, not retried.
+
+mod chain;
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use meridian_interop::{codes, paths, Acknowledgement, ChannelEnd, Ordering, Packet};
+use meridian_interop_module::{InteropCall, InteropEvent};
+use serde::{Deserialize, Serialize};
+
+pub use chain::Endpoint;
+pub use metrics::Metrics;
+
+/// Relayer failures (I/O, API, decoding). Chain refusals of duplicates are not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayerError {
+    #[error("{chain}: {source}")]
+    Client {
+        chain: String,
+        #[source]
+        source: meridian_client::ClientError,
+    },
+    #[error("{0}")]
+    Protocol(String),
+    #[error("state file {path}: {message}")]
+    State { path: PathBuf, message: String },
+}
+
+pub type Result<T> = std::result::Result<T, RelayerError>;
+
+/// What the relayer remembers between steps and restarts (a cache: chain state decides).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RelayerState {
+    /// Highest height scanned for events, per chain name.
+    pub scanned: BTreeMap<String, u64>,
+    /// Packets seen sent and not yet settled, per source chain name: sequence → packet (hex).
+    pub in_flight: BTreeMap<String, BTreeMap<u64, String>>,
+    /// Acknowledgements seen written, per destination chain name: sequence → ack (hex).
+    pub acks: BTreeMap<String, BTreeMap<u64, String>>,
+}
+
+impl RelayerState {
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| RelayerError::State {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(RelayerError::State {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Writes atomically (temporary file, then rename), so a crash leaves the old or the new
+    /// state, never half of one.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let err = |e: std::io::Error| RelayerError::State {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let tmp = path.with_extension("tmp");
+        let text = serde_json::to_string_pretty(self).unwrap_or_default();
+        std::fs::write(&tmp, text).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StepReport {
+    pub client_updates: usize,
+    pub packets_received: usize,
+    pub acks_relayed: usize,
+    pub timeouts_relayed: usize,
+    /// Deliveries another relayer (or an earlier run) had already made.
+    pub duplicates: usize,
+    /// Transactions the destination refused for another reason (logged).
+    pub refused: usize,
+}
+
+impl StepReport {
+    pub fn is_idle(&self) -> bool {
+        *self == StepReport::default()
+    }
+
+    fn add(&mut self, o: &StepReport) {
+        self.client_updates += o.client_updates;
+        self.packets_received += o.packets_received;
+        self.acks_relayed += o.acks_relayed;
+        self.timeouts_relayed += o.timeouts_relayed;
+        self.duplicates += o.duplicates;
+        self.refused += o.refused;
+    }
+}
+
+/// A relayer between two chains on one channel of one port.
+pub struct Relayer {
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub state: RelayerState,
+    state_path: Option<PathBuf>,
+    pub metrics: Metrics,
+    /// Most transactions submitted to one chain per batch.
+    pub batch: usize,
+}
+
+impl Relayer {
+    pub fn new(a: Endpoint, b: Endpoint, state_path: Option<PathBuf>) -> Result<Self> {
+        let state = match &state_path {
+            Some(p) => RelayerState::load(p)?,
+            None => RelayerState::default(),
+        };
+        Ok(Self {
+            a,
+            b,
+            state,
+            state_path,
+            metrics: Metrics::default(),
+            batch: 100,
+        })
+    }
+
+    /// One pass: scan both chains, relay A→B and B→A, persist the state.
+    pub fn step(&mut self) -> Result<StepReport> {
+        self.scan(true)?;
+        self.scan(false)?;
+        let mut report = self.relay(true)?;
+        report.add(&self.relay(false)?);
+        if let Some(p) = &self.state_path {
+            self.state.save(p)?;
+        }
+        self.metrics.record(&report);
+        Ok(report)
+    }
+
+    /// Runs steps every `poll` until `stop` returns true (checked between steps).
+    pub fn run(&mut self, poll: Duration, mut stop: impl FnMut() -> bool) -> Result<()> {
+        while !stop() {
+            match self.step() {
+                Ok(r) if !r.is_idle() => tracing::info!(?r, "relayed"),
+                Ok(_) => {}
+                Err(e) => {
+                    self.metrics
+                        .errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!("relay step failed: {e}");
+                }
+            }
+            std::thread::sleep(poll);
+        }
+        Ok(())
+    }
+
+    fn ends_mut(&mut self, a_to_b: bool) -> (&mut Endpoint, &mut Endpoint) {
+        if a_to_b {
+            (&mut self.a, &mut self.b)
+        } else {
+            (&mut self.b, &mut self.a)
+        }
+    }
+
+    fn ends(&self, a_to_b: bool) -> (&Endpoint, &Endpoint) {
+        if a_to_b {
+            (&self.a, &self.b)
+        } else {
+            (&self.b, &self.a)
+        }
+    }
+
+    /// Reads new `send_packet` (from this end's channel) and `write_ack` (on it) events.
+    fn scan(&mut self, use_a: bool) -> Result<()> {
+        let end = if use_a { &self.a } else { &self.b };
+        let from = self
+            .state
+            .scanned
+            .get(&end.name)
+            .map(|h| h + 1)
+            .unwrap_or(1);
+        let (tip, events) = end.interop_events_since(from)?;
+        let name = end.name.clone();
+        let (port, channel) = (end.port.clone(), end.channel.clone());
+        for ev in events {
+            match ev {
+                InteropEvent::SendPacket(p)
+                    if p.source_port == port && p.source_channel == channel =>
+                {
+                    self.state
+                        .in_flight
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(p.sequence, hex::encode(meridian_types::Encode::encode(&p)));
+                }
+                InteropEvent::WriteAck {
+                    port: p,
+                    channel: c,
+                    sequence,
+                    ack,
+                } if p == port && c == channel => {
+                    self.state
+                        .acks
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(sequence, hex::encode(meridian_types::Encode::encode(&ack)));
+                }
+                _ => {}
+            }
+        }
+        self.state
+            .scanned
+            .insert(name, tip.max(from.saturating_sub(1)));
+        Ok(())
+    }
+
+    /// Relays everything pending from `src` to `dst`: receives on `dst`; acknowledgements and
+    /// timeouts back on `src`.
+    fn relay(&mut self, a_to_b: bool) -> Result<StepReport> {
+        let mut report = StepReport::default();
+        let (src, dst) = self.ends(a_to_b);
+        let (src_name, dst_name) = (src.name.clone(), dst.name.clone());
+        let in_flight: Vec<(u64, Packet)> = self
+            .state
+            .in_flight
+            .get(&src_name)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(s, h)| Some((*s, decode_hex::<Packet>(h)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if in_flight.is_empty() {
+            return Ok(report);
+        }
+        let dst_channel: ChannelEnd = dst.channel_end()?;
+        let dst_status = dst.status()?;
+        let mut to_recv = Vec::new();
+        let mut to_timeout = Vec::new();
+        let mut to_ack = Vec::new();
+        let mut settled = Vec::new();
+        for (seq, packet) in in_flight {
+            if !src.has_commitment(&packet)? {
+                settled.push(seq);
+                continue;
+            }
+            let received = dst.has_received(&packet, dst_channel.ordering)?;
+            if received {
+                if let Some(ack) = self
+                    .state
+                    .acks
+                    .get(&dst_name)
+                    .and_then(|m| m.get(&seq))
+                    .and_then(|h| decode_hex::<Acknowledgement>(h))
+                {
+                    to_ack.push((packet, ack));
+                }
+            } else if packet.timed_out_at(dst_status.height, dst.latest_time_ms()?) {
+                to_timeout.push(packet);
+            } else {
+                to_recv.push(packet);
+            }
+        }
+        for seq in settled {
+            if let Some(m) = self.state.in_flight.get_mut(&src_name) {
+                m.remove(&seq);
+            }
+            if let Some(m) = self.state.acks.get_mut(&dst_name) {
+                m.remove(&seq);
+            }
+        }
+        let batch = self.batch;
+        let (src, dst) = self.ends_mut(a_to_b);
+        if !to_recv.is_empty() {
+            let (height, updates) = chain::update_client(src, dst)?;
+            report.client_updates += updates;
+            let mut calls = Vec::new();
+            for p in to_recv.iter().take(batch) {
+                let proof = src.proof(
+                    &paths::commitment(&p.source_port, &p.source_channel, p.sequence),
+                    height,
+                )?;
+                calls.push(InteropCall::RecvPacket {
+                    packet: p.clone(),
+                    proof_height: height,
+                    proof,
+                });
+            }
+            let outcome = dst.submit_all(calls)?;
+            tally(&outcome, &mut report, |r| r.packets_received += 1);
+        }
+        if !to_ack.is_empty() || !to_timeout.is_empty() {
+            let (height, updates) = chain::update_client(dst, src)?;
+            report.client_updates += updates;
+            let mut calls = Vec::new();
+            for (p, ack) in to_ack.iter().take(batch) {
+                let proof = dst.proof(
+                    &paths::ack(&p.dest_port, &p.dest_channel, p.sequence),
+                    height,
+                )?;
+                calls.push(InteropCall::Acknowledge {
+                    packet: p.clone(),
+                    ack: ack.clone(),
+                    proof_height: height,
+                    proof,
+                });
+            }
+            let acks = calls.len();
+            for p in to_timeout.iter().take(batch) {
+                let (key, next) = match dst_channel.ordering {
+                    Ordering::Unordered => {
+                        (paths::receipt(&p.dest_port, &p.dest_channel, p.sequence), 0)
+                    }
+                    Ordering::Ordered => {
+                        let key = paths::next_sequence_recv(&p.dest_port, &p.dest_channel);
+                        let next = dst.read_u64_at(&key, height)?;
+                        (key, next)
+                    }
+                };
+                let proof = dst.proof(&key, height)?;
+                calls.push(InteropCall::Timeout {
+                    packet: p.clone(),
+                    proof_height: height,
+                    proof,
+                    next_sequence_recv: next,
+                });
+            }
+            let outcome = src.submit_all(calls)?;
+            let (ack_part, timeout_part) = outcome.split_at(acks.min(outcome.len()));
+            tally(ack_part, &mut report, |r| r.acks_relayed += 1);
+            tally(timeout_part, &mut report, |r| r.timeouts_relayed += 1);
+        }
+        Ok(report)
+    }
+}
+
+fn tally(outcome: &[String], report: &mut StepReport, ok: impl Fn(&mut StepReport)) {
+    for code in outcome {
+        match code.as_str() {
+            "ok" => ok(report),
+            c if c == codes::ALREADY_RECEIVED || c == codes::NO_COMMITMENT => {
+                report.duplicates += 1
+            }
+            other => {
+                tracing::warn!(code = other, "relayed transaction refused");
+                report.refused += 1;
+            }
+        }
+    }
+}
+
+fn decode_hex<T: meridian_types::Decode>(h: &str) -> Option<T> {
+    meridian_types::decode_exact(&hex::decode(h).ok()?).ok()
+}
+
+pub use chain::{open_transfer_path, update_client, OpenedPath};
