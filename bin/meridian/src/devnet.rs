@@ -26,6 +26,15 @@ pub struct DevnetArgs {
     /// Where keys, configs and chain data live.
     #[arg(long, default_value = "devnet")]
     pub data_dir: PathBuf,
+    /// Chain id of a new single-chain devnet (the regions of `--regions 2` are `meridian-a`
+    /// and `meridian-b`).
+    #[arg(long, default_value = "meridian-devnet")]
+    pub chain_id: String,
+    /// `2`: two regional chains (under <data-dir>/region-a and region-b; the second one's
+    /// ports are the first's + 100) and a relayer between them, with light clients, a
+    /// connection and a transfer channel opened on first run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=2))]
+    pub regions: u16,
     /// Delete the data dir first and start a new chain.
     #[arg(long)]
     pub reset: bool,
@@ -116,51 +125,150 @@ fn stop_all(children: &mut [(String, Child)]) {
     }
 }
 
+/// One chain of the devnet.
+struct Region {
+    /// `""` for a single-chain devnet, else `region-a`, `region-b`.
+    label: String,
+    dir: PathBuf,
+    chain_id: String,
+    api_port: u16,
+    p2p_port: u16,
+}
+
+fn regions(args: &DevnetArgs) -> Vec<Region> {
+    if args.regions <= 1 {
+        return vec![Region {
+            label: String::new(),
+            dir: args.data_dir.clone(),
+            chain_id: args.chain_id.clone(),
+            api_port: args.api_port,
+            p2p_port: args.p2p_port,
+        }];
+    }
+    (0..args.regions)
+        .map(|i| {
+            let letter = char::from(b'a' + i as u8);
+            let step = 100 * i as u16;
+            Region {
+                label: format!("region-{letter}"),
+                dir: args.data_dir.join(format!("region-{letter}")),
+                chain_id: format!("meridian-{letter}"),
+                api_port: args.api_port + step,
+                p2p_port: args.p2p_port + step,
+            }
+        })
+        .collect()
+}
+
+/// The node configs of `region`, creating the chain on first run.
+fn prepare(args: &DevnetArgs, region: &Region) -> Result<Vec<PathBuf>> {
+    let configs = node_configs(&region.dir)?;
+    if !configs.is_empty() {
+        println!(
+            "resuming {} in {} ({} validators; --reset starts over)",
+            region.chain_id,
+            region.dir.display(),
+            configs.len()
+        );
+        return Ok(configs);
+    }
+    println!(
+        "creating {}: a {}-validator `{}` chain in {}{}",
+        region.chain_id,
+        args.validators,
+        args.suite,
+        region.dir.display(),
+        if args.certs {
+            " (certificate mode; admin keys in <data-dir>/keys)"
+        } else {
+            ""
+        }
+    );
+    init::run(&InitArgs {
+        orgs: args.validators,
+        suite: args.suite.clone(),
+        out: region.dir.clone(),
+        chain_id: region.chain_id.clone(),
+        host: [127, 0, 0, 1].into(),
+        p2p_port: region.p2p_port,
+        api_port: region.api_port,
+        certs: args.certs,
+        passphrase_file: args.passphrase_file.clone(),
+        epoch_blocks: None,
+        join: None,
+        name: None,
+        peers_from: None,
+    })
+}
+
+/// The relayer of a two-region devnet: config written once, then `meridian relayer` as a child
+/// process with in-memory keys (the regions have no organisations, so any account relays).
+/// On first run it opens the clients, connection and transfer channel (`--open`).
+fn spawn_relayer(data_dir: &Path, a: &(String, String), b: &(String, String)) -> Result<Child> {
+    let config = data_dir.join("relayer.toml");
+    if !config.exists() {
+        let text = format!(
+            "# The devnet's relayer (meridian relayer --config {cfg} --ephemeral-keys)\n\
+             state_file = \"relayer-state.json\"\npoll_ms = 300\n\n\
+             [a]\nname = \"{an}\"\nnode = \"{au}\"\n\n[b]\nname = \"{bn}\"\nnode = \"{bu}\"\n",
+            cfg = config.display(),
+            an = a.0,
+            au = a.1,
+            bn = b.0,
+            bu = b.1
+        );
+        std::fs::write(&config, text)
+            .with_context(|| format!("cannot write {}", config.display()))?;
+    }
+    let opened = data_dir.join("relayer-state.path.json").exists();
+    let exe = std::env::current_exe().context("cannot find the meridian executable")?;
+    let log_path = data_dir.join("relayer.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("relayer")
+        .arg("--config")
+        .arg(&config)
+        .arg("--ephemeral-keys");
+    if !opened {
+        cmd.arg("--open");
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("cannot start the relayer")
+}
+
 pub fn run(args: &DevnetArgs) -> Result<()> {
+    if args.regions > 1 && args.certs {
+        bail!(
+            "--regions 2 runs open (certificate-free) regions: in certificate mode the relayer \
+             needs a member certificate and governance approvals for the clients and the \
+             connection (see README \"Cross-region\" for the manual steps)"
+        );
+    }
     if args.reset && args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir)
             .with_context(|| format!("cannot delete {}", args.data_dir.display()))?;
         println!("reset: deleted {}", args.data_dir.display());
     }
-    let mut configs = node_configs(&args.data_dir)?;
-    if configs.is_empty() {
-        println!(
-            "creating a {}-validator `{}` devnet in {}{}",
-            args.validators,
-            args.suite,
-            args.data_dir.display(),
-            if args.certs {
-                " (certificate mode; admin keys in <data-dir>/keys)"
+    let regions = regions(args);
+    // (region index, node config, node name, API URL)
+    let mut nodes = Vec::new();
+    for (r, region) in regions.iter().enumerate() {
+        for c in prepare(args, region)? {
+            let cfg = NodeConfig::load(&c)?;
+            let name = if region.label.is_empty() {
+                cfg.name.clone()
             } else {
-                ""
-            }
-        );
-        configs = init::run(&InitArgs {
-            orgs: args.validators,
-            suite: args.suite.clone(),
-            out: args.data_dir.clone(),
-            chain_id: "meridian-devnet".into(),
-            host: [127, 0, 0, 1].into(),
-            p2p_port: args.p2p_port,
-            api_port: args.api_port,
-            certs: args.certs,
-            passphrase_file: args.passphrase_file.clone(),
-            epoch_blocks: None,
-            join: None,
-            name: None,
-            peers_from: None,
-        })?;
-    } else {
-        println!(
-            "resuming the devnet in {} ({} validators; --reset starts over)",
-            args.data_dir.display(),
-            configs.len()
-        );
-    }
-    let mut apis = Vec::new();
-    for c in &configs {
-        let cfg = NodeConfig::load(c)?;
-        apis.push((cfg.name.clone(), format!("http://{}", cfg.api.listen)));
+                format!("{}/{}", region.label, cfg.name)
+            };
+            nodes.push((r, c, name, format!("http://{}", cfg.api.listen)));
+        }
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -170,21 +278,34 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         .context("cannot start the signal watcher")?;
     watch_signals(&rt, stop.clone())?;
     let mut children = Vec::new();
-    for (c, (name, api)) in configs.iter().zip(&apis) {
+    for (_, c, name, api) in &nodes {
         children.push((name.clone(), spawn_node(c)?));
         println!(
             "{name}: API {api}  log {}",
             c.with_file_name("node.log").display()
         );
     }
+    // The first API of each region.
+    let entry: Vec<(String, String)> = regions
+        .iter()
+        .enumerate()
+        .filter_map(|(r, region)| {
+            nodes
+                .iter()
+                .find(|n| n.0 == r)
+                .map(|n| (region.chain_id.clone(), n.3.clone()))
+        })
+        .collect();
+    let path_file = args.data_dir.join("relayer-state.path.json");
     let started = Instant::now();
+    let mut chains_ready = false;
     let mut ready = false;
     let mut result = Ok(());
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         for (name, c) in children.iter_mut() {
             if let Ok(Some(status)) = c.try_wait() {
                 result = Err(anyhow::anyhow!(
-                    "{name} exited ({status}); see {}/{name}/node.log",
+                    "{name} exited ({status}); see its log under {}",
                     args.data_dir.display()
                 ));
             }
@@ -192,27 +313,58 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
         if result.is_err() {
             break;
         }
-        if !ready {
-            let heights: Vec<Option<u64>> = apis.iter().map(|(_, a)| height_of(a)).collect();
+        if !chains_ready {
+            let heights: Vec<Option<u64>> = nodes.iter().map(|n| height_of(&n.3)).collect();
             if heights.iter().all(|h| h.is_some_and(|h| h >= 1)) {
-                let h = heights.iter().flatten().min().copied().unwrap_or(0);
+                chains_ready = true;
+                if regions.len() == 2 {
+                    children.push((
+                        "relayer".into(),
+                        spawn_relayer(&args.data_dir, &entry[0], &entry[1])?,
+                    ));
+                    println!(
+                        "relayer: log {}",
+                        args.data_dir.join("relayer.log").display()
+                    );
+                }
+            }
+        }
+        if chains_ready && !ready && (regions.len() == 1 || path_file.exists()) {
+            let h = nodes
+                .iter()
+                .filter_map(|n| height_of(&n.3))
+                .min()
+                .unwrap_or(0);
+            if regions.len() == 1 {
                 println!(
                     "ready: {} validators, finalized height {h}, API {}",
-                    apis.len(),
-                    apis[0].1
+                    nodes.len(),
+                    entry[0].1
                 );
-                ready = true;
-            } else if started.elapsed() > Duration::from_secs(args.ready_timeout_secs) {
-                result = Err(anyhow::anyhow!(
-                    "no finalized block after {} s; see the node logs",
-                    args.ready_timeout_secs
-                ));
-                break;
+            } else {
+                println!(
+                    "ready: {} ({}) and {} ({}), {} validators each, transfer channel \
+                     channel-0 <-> channel-0 relayed",
+                    entry[0].0, entry[0].1, entry[1].0, entry[1].1, args.validators
+                );
             }
+            ready = true;
+        }
+        if !ready && started.elapsed() > Duration::from_secs(args.ready_timeout_secs) {
+            result = Err(anyhow::anyhow!(
+                "not ready after {} s; see the node{} logs",
+                args.ready_timeout_secs,
+                if regions.len() > 1 {
+                    " and relayer"
+                } else {
+                    ""
+                }
+            ));
+            break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    println!("stopping {} validators", children.len());
+    println!("stopping {} processes", children.len());
     stop_all(&mut children);
     println!("stopped");
     if result.is_err() && !ready {

@@ -114,13 +114,13 @@ impl Cli {
         let pass = self.pass.to_str().unwrap();
         if matches!(
             args.first(),
-            Some(&"keys" | &"tx" | &"ca" | &"gov" | &"contract")
+            Some(&"keys" | &"tx" | &"ca" | &"gov" | &"contract" | &"interop")
         ) {
             all.extend(["--passphrase-file", pass]);
         }
         if matches!(
             args.first(),
-            Some(&"tx" | &"query" | &"status" | &"gov" | &"contract")
+            Some(&"tx" | &"query" | &"status" | &"gov" | &"contract" | &"interop")
         ) {
             all.extend(["--node", &self.node]);
         }
@@ -190,13 +190,23 @@ pub struct Devnet {
 
 impl Devnet {
     pub fn start(dir: &std::path::Path, pass: &std::path::Path, p2p: u16, api: u16) -> Devnet {
+        let pass = pass.to_str().unwrap();
+        Self::spawn(dir, &["--certs", "--passphrase-file", pass], p2p, api)
+    }
+
+    /// `meridian devnet --regions 2`: two open regions (API ports `api..` and `api+100..`) and
+    /// the devnet's relayer.
+    pub fn start_regions(dir: &std::path::Path, p2p: u16, api: u16) -> Devnet {
+        Self::spawn(dir, &["--regions", "2"], p2p, api)
+    }
+
+    fn spawn(dir: &std::path::Path, extra: &[&str], p2p: u16, api: u16) -> Devnet {
         use std::os::unix::process::CommandExt as _;
         let mut child = std::process::Command::new(BIN)
-            .args(["devnet", "--validators", "4", "--suite", "sm", "--certs"])
+            .args(["devnet", "--validators", "4", "--suite", "sm"])
+            .args(extra)
             .arg("--data-dir")
             .arg(dir)
-            .arg("--passphrase-file")
-            .arg(pass)
             .args(["--p2p-port", &p2p.to_string()])
             .args(["--api-port", &api.to_string()])
             .env_remove("MERIDIAN_PASSPHRASE")
