@@ -148,7 +148,7 @@ fn regions(args: &DevnetArgs) -> Vec<Region> {
     (0..args.regions)
         .map(|i| {
             let letter = char::from(b'a' + i as u8);
-            let step = 100 * i as u16;
+            let step = 100 * i;
             Region {
                 label: format!("region-{letter}"),
                 dir: args.data_dir.join(format!("region-{letter}")),
