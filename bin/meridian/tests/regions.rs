@@ -80,12 +80,14 @@ fn two_regions_transfer_there_and_back_prove_and_survive_a_relayer_restart() {
         node: node_b.clone(),
     };
     // A second relayer on the same path (ids from the devnet's --open).
+    let metrics_port = support::free_ports(1)[0];
     let second = tmp.path().join("second");
     std::fs::create_dir_all(&second).unwrap();
     std::fs::write(
         second.join("relayer.toml"),
         format!(
-            "state_file = \"state.json\"\npoll_ms = 200\n\n[a]\nname = \"meridian-a\"\n\
+            "state_file = \"state.json\"\npoll_ms = 200\nmetrics = \"127.0.0.1:{metrics_port}\"\n\n\
+             [a]\nname = \"meridian-a\"\n\
              node = \"{node_a}\"\nclient_id = \"client-0\"\nchannel = \"channel-0\"\n\n\
              [b]\nname = \"meridian-b\"\nnode = \"{node_b}\"\nclient_id = \"client-0\"\n\
              channel = \"channel-0\"\n"
@@ -151,6 +153,17 @@ fn two_regions_transfer_there_and_back_prove_and_survive_a_relayer_restart() {
         (balance(&a, "GOLD", &alice) == 940).then_some(())
     });
     assert_eq!(balance(&b, &voucher, &bob), 60);
+    // The second relayer's counters (Prometheus text).
+    let metrics = wait_for("relayer metrics", Duration::from_secs(30), || {
+        let mut res = ureq::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .call()
+            .ok()?;
+        res.body_mut().read_to_string().ok()
+    });
+    assert!(
+        metrics.contains("meridian_relayer_steps_total"),
+        "{metrics}"
+    );
     // Two relayers, each packet once: the voucher supply on B is exactly what is escrowed.
     let supply = b.ok(&["interop", "voucher", "--trace", "transfer/channel-0/GOLD"]);
     assert_eq!(supply["supply"], "60", "{supply}");

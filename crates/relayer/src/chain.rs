@@ -120,6 +120,19 @@ impl Endpoint {
         decode_client(&raw).map_err(|e| RelayerError::Protocol(e.to_string()))
     }
 
+    /// The consensus state this chain's client stored for the counterparty's `height`.
+    pub(crate) fn consensus_state(
+        &self,
+        height: u64,
+    ) -> Result<Option<meridian_interop::ConsensusState>> {
+        self.value(&paths::consensus(&self.client_id, height), None)?
+            .map(|raw| {
+                meridian_interop::client::decode_consensus(&raw)
+                    .map_err(|e| RelayerError::Protocol(e.to_string()))
+            })
+            .transpose()
+    }
+
     /// Whether this (source) chain still holds `packet`'s commitment.
     pub(crate) fn has_commitment(&self, packet: &Packet) -> Result<bool> {
         Ok(self

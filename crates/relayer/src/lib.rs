@@ -145,6 +145,8 @@ impl Relayer {
         self.scan(false)?;
         let mut report = self.relay(true)?;
         report.add(&self.relay(false)?);
+        report.client_updates += self.refresh(true)?;
+        report.client_updates += self.refresh(false)?;
         if let Some(p) = &self.state_path {
             self.state.save(p)?;
         }
@@ -184,6 +186,22 @@ impl Relayer {
         } else {
             (&self.b, &self.a)
         }
+    }
+
+    /// Keeps an idle client from expiring: once its latest verified header is older than a
+    /// third of the trusting period, update it to the counterparty's tip.
+    fn refresh(&mut self, a_to_b: bool) -> Result<usize> {
+        let (src, dst) = self.ends_mut(a_to_b);
+        let client = dst.client_state()?;
+        let Some(latest) = dst.consensus_state(client.latest_height)? else {
+            return Ok(0);
+        };
+        let now = dst.latest_time_ms()?;
+        if now.saturating_sub(latest.timestamp_ms) < client.trusting_period_ms / 3 {
+            return Ok(0);
+        }
+        let (_, n) = chain::update_client(src, dst)?;
+        Ok(n)
     }
 
     /// Reads new `send_packet` (from this end's channel) and `write_ack` (on it) events.
@@ -370,3 +388,47 @@ fn decode_hex<T: meridian_types::Decode>(h: &str) -> Option<T> {
 }
 
 pub use chain::{open_transfer_path, update_client, OpenedPath};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_survives_a_restart_and_metrics_render() {
+        let dir = std::env::temp_dir().join(format!("relayer-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        assert_eq!(RelayerState::load(&path).unwrap(), RelayerState::default());
+        let mut s = RelayerState::default();
+        s.scanned.insert("meridian-a".into(), 42);
+        s.in_flight
+            .entry("meridian-a".into())
+            .or_default()
+            .insert(3, "00ff".into());
+        s.save(&path).unwrap();
+        assert_eq!(RelayerState::load(&path).unwrap(), s);
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(matches!(
+            RelayerState::load(&path),
+            Err(RelayerError::State { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let m = Metrics::default();
+        m.record(&StepReport {
+            packets_received: 2,
+            duplicates: 1,
+            ..StepReport::default()
+        });
+        let text = m.render();
+        assert!(
+            text.contains("meridian_relayer_packets_received_total 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("meridian_relayer_duplicates_total 1"),
+            "{text}"
+        );
+        assert!(text.contains("meridian_relayer_steps_total 1"), "{text}");
+    }
+}
