@@ -233,66 +233,55 @@ pub mod testing {
         match &keys[0] {
             PrivateKey::Sm2(_) => {
                 type S = crate::simplex_sm2::Scheme;
-                let participants: Vec<_> = keys
+                let secret = |k: &PrivateKey| match k {
+                    PrivateKey::Sm2(s) => s.clone(),
+                    _ => panic!("mixed suites"),
+                };
+                let set = Set::from_iter_dedup(keys.iter().map(|k| secret(k).public_key()));
+                let schemes: Vec<S> = signers
                     .iter()
-                    .map(|k| match k {
-                        PrivateKey::Sm2(s) => s.public_key(),
-                        _ => panic!("mixed suites"),
-                    })
+                    .map(|&i| S::signer(&namespace, set.clone(), secret(&keys[i])).expect("member"))
                     .collect();
-                let set = Set::from_iter_dedup(participants);
-                let verifier = S::verifier(&namespace, set.clone());
-                let votes: Vec<Finalize<S, Digest32>> = signers
-                    .iter()
-                    .map(|&i| {
-                        let PrivateKey::Sm2(s) = &keys[i] else {
-                            panic!("mixed suites")
-                        };
-                        let scheme = S::signer(&namespace, set.clone(), s.clone()).expect("member");
-                        Finalize::sign(&scheme, proposal.clone()).expect("sign")
-                    })
-                    .collect();
-                Finalization::from_finalizes(
-                    &verifier,
-                    NonEmpty::try_new(votes.iter()).expect("signers"),
-                    &Sequential,
-                )
-                .expect("assemble")
-                .encode()
-                .to_vec()
+                assemble(&S::verifier(&namespace, set), &schemes, proposal)
             }
             PrivateKey::Ed25519(_) => {
                 type S = commonware_consensus::simplex::scheme::ed25519::Scheme;
-                let participants: Vec<_> = keys
+                let secret = |k: &PrivateKey| match k {
+                    PrivateKey::Ed25519(s) => s.clone(),
+                    _ => panic!("mixed suites"),
+                };
+                let set = Set::from_iter_dedup(
+                    keys.iter()
+                        .map(|k| commonware_cryptography::Signer::public_key(&secret(k))),
+                );
+                let schemes: Vec<S> = signers
                     .iter()
-                    .map(|k| match k {
-                        PrivateKey::Ed25519(s) => commonware_cryptography::Signer::public_key(s),
-                        _ => panic!("mixed suites"),
-                    })
+                    .map(|&i| S::signer(&namespace, set.clone(), secret(&keys[i])).expect("member"))
                     .collect();
-                let set = Set::from_iter_dedup(participants);
-                let verifier = S::verifier(&namespace, set.clone());
-                let votes: Vec<Finalize<S, Digest32>> = signers
-                    .iter()
-                    .map(|&i| {
-                        let PrivateKey::Ed25519(s) = &keys[i] else {
-                            panic!("mixed suites")
-                        };
-                        let scheme = S::signer(&namespace, set.clone(), s.clone()).expect("member");
-                        Finalize::sign(&scheme, proposal.clone()).expect("sign")
-                    })
-                    .collect();
-                Finalization::from_finalizes(
-                    &verifier,
-                    NonEmpty::try_new(votes.iter()).expect("signers"),
-                    &Sequential,
-                )
-                .expect("assemble")
-                .encode()
-                .to_vec()
+                assemble(&S::verifier(&namespace, set), &schemes, proposal)
             }
             PrivateKey::P256(_) => panic!("P-256 keys never vote"),
         }
+    }
+
+    /// Every signer's finalize vote on `proposal`, assembled into certificate bytes.
+    fn assemble<S: SimplexScheme<Digest32>>(
+        verifier: &S,
+        signers: &[S],
+        proposal: Proposal<Digest32>,
+    ) -> Vec<u8> {
+        let votes: Vec<Finalize<S, Digest32>> = signers
+            .iter()
+            .map(|s| Finalize::sign(s, proposal.clone()).expect("sign"))
+            .collect();
+        Finalization::from_finalizes(
+            verifier,
+            NonEmpty::try_new(votes.iter()).expect("signers"),
+            &Sequential,
+        )
+        .expect("assemble")
+        .encode()
+        .to_vec()
     }
 
     /// Rewrites a certificate of 3 signers among 4 validators (as made by
