@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use meridian_consensus::{verify_finalization, Ed25519Scheme, Sm2Scheme};
-use meridian_crypto::{Digest32, PublicKey, Suite};
+use meridian_crypto::{PublicKey, Suite};
 use meridian_node::{ChainHash, Genesis};
 use meridian_types::{ChainId, Header};
 
@@ -170,44 +169,14 @@ impl TrustAnchor {
                 header.height
             )));
         }
-        let digest = Digest32(header.hash(&ChainHash(self.suite)));
-        let mut rng = rand::rng();
-        let chain = self.chain_id.as_str();
-        let view = match self.suite {
-            Suite::Sm => {
-                let keys: Vec<_> = validators
-                    .iter()
-                    .filter_map(|k| match k {
-                        PublicKey::Sm2(p) => Some(p.clone()),
-                        // Consensus keys are never P-256 (or of the other suite).
-                        _ => None,
-                    })
-                    .collect();
-                verify_finalization::<Sm2Scheme, Digest32, _>(
-                    &mut rng,
-                    chain,
-                    &keys,
-                    certificate,
-                    &digest,
-                )
-            }
-            Suite::Intl => {
-                let keys: Vec<_> = validators
-                    .iter()
-                    .filter_map(|k| match k {
-                        PublicKey::Ed25519(p) => Some(p.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                verify_finalization::<Ed25519Scheme, Digest32, _>(
-                    &mut rng,
-                    chain,
-                    &keys,
-                    certificate,
-                    &digest,
-                )
-            }
-        }
+        let digest = header.hash(&ChainHash(self.suite));
+        let view = meridian_crypto::finality::verify_finalization(
+            self.suite,
+            self.chain_id.as_str(),
+            validators,
+            certificate,
+            digest,
+        )
         .map_err(|e| bad(format!("height {}: {e}", header.height)))?;
         Ok(Finality::Certified {
             validators: validators.len(),
