@@ -293,7 +293,9 @@ pub fn run(args: &RelayerArgs) -> Result<()> {
         serve_metrics(addr, metrics.clone())?;
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // A worker thread runs the signal task (a current-thread runtime would never poll it).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?;
     crate::devnet::watch_signals(&rt, stop.clone())?;

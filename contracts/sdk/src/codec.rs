@@ -3,7 +3,7 @@
 
 use crate::ctx::RawEntry;
 use crate::error::CallError;
-use crate::types::{Address, Env, NotaryRecord};
+use crate::types::{Address, Env, InteropAck, InteropOutcome, NotaryRecord};
 
 /// Why host data did not decode. Host data is produced by the chain, so this is a host bug
 /// (or a mock-host misuse) and the SDK aborts on it.
@@ -151,6 +151,32 @@ pub(crate) fn decode_notary_record(buf: &[u8]) -> Result<NotaryRecord, DecodeErr
     })
 }
 
+/// `InteropAck` = `channel: bytes, sequence: u64, target: bytes, msg: bytes, status: u8
+/// (0 success, 1 error, 2 timeout), data: bytes`.
+pub(crate) fn decode_interop_ack(buf: &[u8]) -> Result<InteropAck, DecodeError> {
+    let mut r = Reader::new(buf);
+    let channel = r.string("ack.channel")?;
+    let sequence = r.u64("ack.sequence")?;
+    let target = r.string("ack.target")?;
+    let msg = r.bytes("ack.msg")?.to_vec();
+    let status = r.take(1, "ack.status")?[0];
+    let data = r.bytes("ack.data")?;
+    let outcome = match status {
+        0 => InteropOutcome::Success(data.to_vec()),
+        1 => InteropOutcome::Error(String::from_utf8_lossy(data).into_owned()),
+        2 if data.is_empty() => InteropOutcome::Timeout,
+        _ => return Err(DecodeError("ack.status")),
+    };
+    r.finish("ack")?;
+    Ok(InteropAck {
+        channel,
+        sequence,
+        target,
+        msg,
+        outcome,
+    })
+}
+
 /// Encoders: only the mock host produces host data.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod enc {
@@ -204,6 +230,22 @@ pub(crate) mod enc {
             w.bytes(k);
             w.bytes(v);
         }
+        w.0
+    }
+
+    pub(crate) fn encode_interop_ack(a: &InteropAck) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(a.channel.as_bytes());
+        w.u64(a.sequence);
+        w.bytes(a.target.as_bytes());
+        w.bytes(&a.msg);
+        let (status, data): (u8, &[u8]) = match &a.outcome {
+            InteropOutcome::Success(d) => (0, d),
+            InteropOutcome::Error(m) => (1, m.as_bytes()),
+            InteropOutcome::Timeout => (2, &[]),
+        };
+        w.0.push(status);
+        w.bytes(data);
         w.0
     }
 

@@ -175,6 +175,45 @@ impl Ctx {
         sys::bank_balance(&addr.0, asset.as_bytes())
     }
 
+    /// Sends `msg` (as JSON) to contract `target` on the chain at the other end of interop
+    /// channel `channel` (port `contract`), as this contract; returns the packet's sequence.
+    /// The target must be allowlisted there by its governance. The outcome comes back later,
+    /// in another transaction, to this contract's `interop_ack` entry point
+    /// ([`entry!`](crate::entry!)`(interop_ack = …)`) as an [`InteropAck`](crate::InteropAck) with this
+    /// sequence. At least one timeout must be set (a counterparty height, or a time in ms);
+    /// the call is refused if the channel, its connection or its client cannot be used.
+    pub fn interop_send<M: Serialize + ?Sized>(
+        &mut self,
+        channel: &str,
+        target: &str,
+        msg: &M,
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    ) -> Result<u64, CallError> {
+        let msg = serde_json::to_vec(msg)
+            .map_err(|e| CallError::new("sdk.bad_request", e.to_string()))?;
+        self.interop_send_raw(channel, target, &msg, timeout_height, timeout_timestamp_ms)
+    }
+
+    /// [`Ctx::interop_send`] with a raw message.
+    pub fn interop_send_raw(
+        &mut self,
+        channel: &str,
+        target: &str,
+        msg: &[u8],
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    ) -> Result<u64, CallError> {
+        sys::interop_send(
+            channel.as_bytes(),
+            target.as_bytes(),
+            msg,
+            timeout_height,
+            timeout_timestamp_ms,
+        )
+        .map_err(|raw| decode_call_error(&raw))
+    }
+
     /// The notary record of a 32-byte document hash.
     pub fn notary_get(&self, hash: &[u8; 32]) -> Option<NotaryRecord> {
         sys::notary_get(hash)

@@ -3,9 +3,11 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::codec;
 use crate::ctx::Ctx;
 use crate::error::{codes, ContractError};
 use crate::sys;
+use crate::types::InteropAck;
 
 /// A contract's entry points as plain functions, for the native mock host
 /// ([`MockHost`](crate::testing::MockHost)). [`entry!`](crate::entry!) defines one as
@@ -20,6 +22,8 @@ pub struct EntryPoints {
     pub query: Option<fn() -> i32>,
     /// `migrate` (upgrade).
     pub migrate: Option<fn() -> i32>,
+    /// `interop_ack` (outcome of a cross-chain call this contract sent).
+    pub interop_ack: Option<fn() -> i32>,
 }
 
 impl EntryPoints {
@@ -29,6 +33,7 @@ impl EntryPoints {
         execute: None,
         query: None,
         migrate: None,
+        interop_ack: None,
     };
 }
 
@@ -91,6 +96,29 @@ where
     }
 }
 
+/// Runs an `interop_ack` handler: the input is the host's binary `InteropAck` (§7), not JSON;
+/// the handler returns nothing.
+pub fn run_interop_ack<E, F>(f: F) -> i32
+where
+    E: Into<ContractError>,
+    F: FnOnce(&mut Ctx, InteropAck) -> Result<(), E>,
+{
+    install_panic_hook();
+    let ack = match codec::decode_interop_ack(&sys::input()) {
+        Ok(ack) => ack,
+        Err(e) => {
+            return report(&ContractError::bad_msg(format!(
+                "interop acknowledgement: {}",
+                e.0
+            )))
+        }
+    };
+    match f(&mut Ctx::__new(), ack) {
+        Ok(()) => 0,
+        Err(e) => report(&e.into()),
+    }
+}
+
 /// On wasm a panic calls the `abort` import with the panic message (→ `contract.trap` with
 /// that message). Natively panics unwind into the mock host, which reports them the same way.
 fn install_panic_hook() {
@@ -111,11 +139,14 @@ fn install_panic_hook() {
 ///     execute = exec,          // fn(&mut Ctx, ExecMsg)    -> Result<impl Serialize, E>
 ///     query = query,           // fn(&Ctx, QueryMsg)       -> Result<impl Serialize, E>
 ///     migrate = migrate_fn,    // fn(&mut Ctx, MigrateMsg) -> Result<impl Serialize, E>
+///     interop_ack = on_ack,    // fn(&mut Ctx, InteropAck) -> Result<(), E>
 /// );
 /// ```
 ///
 /// Each is optional (deploy needs `instantiate`, calls `execute`, queries `query`, upgrades
-/// `migrate`); `E: Into<ContractError>`. Messages are `serde::Deserialize` from the input's
+/// `migrate`; `interop_ack` receives the outcome of calls sent with
+/// [`Ctx::interop_send`](crate::Ctx::interop_send), its input is the host's binary
+/// [`InteropAck`](crate::InteropAck)); `E: Into<ContractError>`. Messages are `serde::Deserialize` from the input's
 /// JSON (bad JSON ⇒ error `bad_msg`); the `Ok` value is returned as JSON; an `Err` becomes the
 /// typed error `<contract>.<code>`.
 ///
@@ -128,7 +159,7 @@ macro_rules! entry {
         $( $crate::__entry_export!($kind, $handler); )+
 
         /// This contract's entry points, for `meridian_contract_sdk::testing::MockHost`.
-        #[allow(clippy::needless_update)] // all four given: `..NONE` is a no-op
+        #[allow(clippy::needless_update)] // all given: `..NONE` is a no-op
         pub const ENTRY_POINTS: $crate::EntryPoints = $crate::EntryPoints {
             $( $kind: ::core::option::Option::Some($crate::__entry_fn!($kind, $handler)), )+
             ..$crate::EntryPoints::NONE
@@ -142,6 +173,12 @@ macro_rules! __entry_fn {
     (query, $handler:path) => {{
         fn __meridian_entry() -> i32 {
             $crate::__private::run_query($handler)
+        }
+        __meridian_entry as fn() -> i32
+    }};
+    (interop_ack, $handler:path) => {{
+        fn __meridian_entry() -> i32 {
+            $crate::__private::run_interop_ack($handler)
         }
         __meridian_entry as fn() -> i32
     }};
@@ -167,6 +204,9 @@ macro_rules! __entry_export {
     };
     (query, $handler:path) => {
         $crate::__entry_export!(@export "query", __meridian_export_query, run_query, $handler);
+    };
+    (interop_ack, $handler:path) => {
+        $crate::__entry_export!(@export "interop_ack", __meridian_export_interop_ack, run_interop_ack, $handler);
     };
     (@export $name:literal, $fn:ident, $run:ident, $handler:path) => {
         #[cfg(target_arch = "wasm32")]

@@ -6,7 +6,8 @@
 //!   [`testing`], so contracts are unit-tested natively with `cargo test`.
 //! * [`entry!`]: generates the `() -> i32` entry points (§4) from typed handlers.
 //! * [`Ctx`]: what a handler sees: env (§7), storage, events, hash, signatures, nested calls,
-//!   bank and notary.
+//!   bank, notary and cross-chain calls ([`Ctx::interop_send`], answered through the
+//!   `interop_ack` entry point with an [`InteropAck`]).
 //! * [`Item`] / [`Map`]: typed, JSON-encoded state over the contract's storage.
 //! * [`ContractError`], [`ensure!`], [`fail!`]: typed errors (`<contract>.<code>`, §3).
 //! * [`Address`], [`Uint128`]: JSON-friendly chain types (hex addresses, decimal-string amounts).
@@ -50,8 +51,8 @@ pub use error::{codes, CallError, ContractError, InvalidErrorCode};
 pub use hash::Hash32;
 pub use storage::{Item, Key, KeyDecode, Map, MapIter};
 pub use types::{
-    is_valid_error_code, u128_dec, Address, Env, NotaryRecord, Order, ParseAddressError,
-    ParseAmountError, Uint128,
+    is_valid_error_code, u128_dec, Address, Env, InteropAck, InteropOutcome, NotaryRecord, Order,
+    ParseAddressError, ParseAmountError, Uint128,
 };
 
 /// Re-exported so contracts and the generated entry points use the SDK's versions.
@@ -78,5 +79,5 @@ pub mod limits {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::entry::{run_mut, run_query};
+    pub use crate::entry::{run_interop_ack, run_mut, run_query};
 }

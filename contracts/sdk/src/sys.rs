@@ -12,8 +12,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::testing::host::{
-    abort, bank_balance, bank_transfer, call_contract, emit_event, env, hash, input, notary_get,
-    set_error, set_return, storage_get, storage_range, storage_remove, storage_set,
+    abort, bank_balance, bank_transfer, call_contract, emit_event, env, hash, input, interop_send,
+    notary_get, set_error, set_return, storage_get, storage_range, storage_remove, storage_set,
     verify_signature,
 };
 
@@ -73,6 +73,17 @@ mod wasm {
             ) -> i32;
             pub fn bank_balance(addr_ptr: i32, asset_ptr: i32, asset_len: i32, out_ptr: i32);
             pub fn notary_get(hash_ptr: i32) -> i32;
+            #[allow(clippy::too_many_arguments)]
+            pub fn interop_send(
+                channel_ptr: i32,
+                channel_len: i32,
+                target_ptr: i32,
+                target_len: i32,
+                msg_ptr: i32,
+                msg_len: i32,
+                timeout_height: i64,
+                timeout_timestamp_ms: i64,
+            ) -> i32;
             pub fn abort(msg_ptr: i32, msg_len: i32);
         }
     }
@@ -266,6 +277,42 @@ mod wasm {
         // SAFETY: `hash` is 32 bytes.
         let n = unsafe { ffi::notary_get(ptr(hash.as_ptr())) };
         (n >= 0).then(|| read_buffer(n))
+    }
+
+    /// Sends `msg` to contract `target` over interop channel `channel`: `Ok(sequence)` or
+    /// `Err(encoded CallError)`.
+    pub fn interop_send(
+        channel: &[u8],
+        target: &[u8],
+        msg: &[u8],
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    ) -> Result<u64, Vec<u8>> {
+        let height = i64::try_from(timeout_height).unwrap_or(i64::MAX);
+        let time = i64::try_from(timeout_timestamp_ms).unwrap_or(i64::MAX);
+        // SAFETY: pointers/lengths of live slices.
+        let r = unsafe {
+            ffi::interop_send(
+                ptr(channel.as_ptr()),
+                len(channel),
+                ptr(target.as_ptr()),
+                len(target),
+                ptr(msg.as_ptr()),
+                len(msg),
+                height,
+                time,
+            )
+        };
+        // The buffer holds the u64le sequence (0) or an encoded CallError (1).
+        let data = read_pending_buffer();
+        if r != 0 {
+            return Err(data);
+        }
+        let mut seq = [0u8; 8];
+        if data.len() == 8 {
+            seq.copy_from_slice(&data);
+        }
+        Ok(u64::from_le_bytes(seq))
     }
 
     /// Traps with `msg` (→ `contract.trap`).

@@ -19,7 +19,10 @@
 //!   ≤ 64 per top-level call and ≤ 4 KiB data (`tx.too_many_events`);
 //! * bank transfers: positive amount (`bank.invalid_amount`), known asset
 //!   (`bank.unknown_asset`), sufficient balance (`bank.insufficient_balance`);
-//! * hash: SHA-256 (default) or SM3, like the chain suites.
+//! * hash: SHA-256 (default) or SM3, like the chain suites;
+//! * cross-chain calls: `interop_send` records the call (see [`MockHost::interop_sent`]) and
+//!   returns per-channel sequences from 1; the outcome is delivered by the test with
+//!   [`MockHost::interop_ack`]. No channel or allowlist is modelled.
 //!
 //! Not modelled: wasm instruction fuel and out-of-fuel (only the host-call fuel of §5 is
 //! counted, see [`MockHost::host_fuel`]), memory/stack limits, real signatures (register
@@ -37,7 +40,7 @@ use crate::codec::enc;
 use crate::entry::EntryPoints;
 use crate::error::CallError;
 use crate::limits::{MAX_CALL_DEPTH, MAX_KEY_LEN, MAX_RANGE_LIMIT, MAX_RETURN_LEN, MAX_VALUE_LEN};
-use crate::types::{is_valid_error_code, Address, Env, NotaryRecord};
+use crate::types::{is_valid_error_code, Address, Env, InteropAck, NotaryRecord};
 use crate::Ctx;
 
 /// Most events per transaction (`meridian_types::MAX_EVENTS_PER_TX`).
@@ -113,6 +116,8 @@ pub enum EntryKind {
     Query,
     /// `migrate`.
     Migrate,
+    /// `interop_ack`.
+    InteropAck,
 }
 
 impl EntryKind {
@@ -122,6 +127,7 @@ impl EntryKind {
             EntryKind::Execute => e.execute,
             EntryKind::Query => e.query,
             EntryKind::Migrate => e.migrate,
+            EntryKind::InteropAck => e.interop_ack,
         }
     }
 
@@ -131,6 +137,7 @@ impl EntryKind {
             EntryKind::Execute => "execute",
             EntryKind::Query => "query",
             EntryKind::Migrate => "migrate",
+            EntryKind::InteropAck => "interop_ack",
         }
     }
 }
@@ -171,6 +178,25 @@ pub struct BankTransfer {
     pub amount: u128,
 }
 
+/// A cross-chain call a contract sent with `interop_send`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InteropSent {
+    /// The sending contract.
+    pub source: String,
+    /// The channel it was sent on.
+    pub channel: String,
+    /// The target contract on the other chain.
+    pub target: String,
+    /// The raw message.
+    pub msg: Vec<u8>,
+    /// Counterparty timeout height (0 = none).
+    pub timeout_height: u64,
+    /// Timeout time, ms (0 = none).
+    pub timeout_timestamp_ms: u64,
+    /// The sequence returned to the contract.
+    pub sequence: u64,
+}
+
 /// Return data of a successful call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
@@ -209,6 +235,8 @@ struct World {
     bank: BTreeMap<(Address, String), u128>,
     events: Vec<MockEvent>,
     transfers: Vec<BankTransfer>,
+    interop_sent: Vec<InteropSent>,
+    interop_next: BTreeMap<String, u64>,
 }
 
 struct Frame {
@@ -726,6 +754,37 @@ pub(crate) mod host {
         })
     }
 
+    /// Records a cross-chain call from the current contract.
+    pub fn interop_send(
+        channel: &[u8],
+        target: &[u8],
+        msg: &[u8],
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    ) -> Result<u64, Vec<u8>> {
+        in_frame(|s| {
+            s.charge(100 + 10_000 + len64(msg.len()));
+            s.writable()?;
+            let channel = String::from_utf8_lossy(channel).into_owned();
+            let next = s.world.interop_next.entry(channel.clone()).or_insert(1);
+            let sequence = *next;
+            *next += 1;
+            let source = s.frame().contract.clone();
+            s.world.interop_sent.push(InteropSent {
+                source,
+                channel,
+                target: String::from_utf8_lossy(target).into_owned(),
+                msg: msg.to_vec(),
+                timeout_height,
+                timeout_timestamp_ms,
+                sequence,
+            });
+            // `buffer_len`, then `buffer_read` of the 8-byte sequence.
+            s.charge(100 + 100 + 8);
+            Ok(Ok(sequence))
+        })
+    }
+
     /// Balance of `addr` in `asset`.
     pub fn bank_balance(addr: &[u8; 20], asset: &[u8]) -> u128 {
         in_frame(|s| {
@@ -1110,6 +1169,30 @@ impl MockHost {
     /// Bank transfers made by contracts so far (by successful calls).
     pub fn transfers(&self) -> Vec<BankTransfer> {
         self.state(|s| s.world.transfers.clone())
+    }
+
+    /// Cross-chain calls sent by contracts so far (by successful calls).
+    pub fn interop_sent(&self) -> Vec<InteropSent> {
+        self.state(|s| s.world.interop_sent.clone())
+    }
+
+    /// Delivers the outcome of a cross-chain call to the contract under test's `interop_ack`
+    /// entry point, as the chain's interop module does (the caller is `addr("interop")`).
+    pub fn interop_ack(&mut self, ack: &InteropAck) -> Result<Response, CallError> {
+        let caller = self.state(|s| {
+            assert!(s.frames.is_empty(), "MockHost call during another call");
+            s.tx_event_base = s.world.events.len();
+            addr("interop")
+        });
+        run_frame(
+            &self.name,
+            EntryKind::InteropAck,
+            enc::encode_interop_ack(ack),
+            caller,
+            false,
+            false,
+        )
+        .map(|data| Response { data })
     }
 
     /// Registers a notary record for a document hash.

@@ -310,6 +310,35 @@ pub struct NotaryRecord {
     pub meta: Vec<u8>,
 }
 
+/// How a cross-chain call sent with [`Ctx::interop_send`](crate::Ctx::interop_send) ended
+/// (§7 `InteropAck` status and data).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteropOutcome {
+    /// The target contract ran; its return data (JSON, for an SDK contract).
+    Success(Vec<u8>),
+    /// The destination refused the call or the target failed: `"{code}: {message}"`.
+    Error(String),
+    /// The packet timed out; the target never ran.
+    Timeout,
+}
+
+/// The input of the `interop_ack` entry point (§7 `InteropAck`): the acknowledgement or
+/// timeout of a call this contract sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteropAck {
+    /// The source channel (port `contract`) the call left on.
+    pub channel: String,
+    /// The packet sequence `interop_send` returned.
+    pub sequence: u64,
+    /// The target contract on the other chain.
+    pub target: String,
+    /// The message that was sent.
+    pub msg: Vec<u8>,
+    /// How it ended.
+    pub outcome: InteropOutcome,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

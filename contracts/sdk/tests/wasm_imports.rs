@@ -32,6 +32,11 @@ const HOST_IMPORTS: &[(&str, &[ValType], &[ValType])] = {
         ("bank_transfer", &[I32, I32, I32, I32], &[I32]),
         ("bank_balance", &[I32, I32, I32, I32], &[]),
         ("notary_get", &[I32], &[I32]),
+        (
+            "interop_send",
+            &[I32, I32, I32, I32, I32, I32, I64, I64],
+            &[I32],
+        ),
         ("abort", &[I32, I32], &[]),
     ]
 };
@@ -94,10 +99,11 @@ fn inspect(code: &[u8]) -> Module {
 
 #[test]
 fn example_contracts_fit_the_abi() {
-    // Every example exports instantiate, execute and query; the counter also migrate.
+    // Every example exports instantiate, execute and query; the counter also migrate and
+    // interop_ack (it makes cross-chain calls).
     for &package in meridian_wasm_build::EXAMPLES {
         let entries: &[&str] = if package == "contract-counter" {
-            &["instantiate", "execute", "query", "migrate"]
+            &["instantiate", "execute", "query", "migrate", "interop_ack"]
         } else {
             &["instantiate", "execute", "query"]
         };
@@ -125,7 +131,7 @@ fn example_contracts_fit_the_abi() {
         }
         // Status-returning calls leave a buffer of unreported length: the SDK asks buffer_len.
         let imports = |name: &str| m.imports.iter().any(|(_, n, _)| n == name);
-        if imports("call_contract") || imports("bank_transfer") {
+        if imports("call_contract") || imports("bank_transfer") || imports("interop_send") {
             assert!(
                 imports("buffer_len"),
                 "{package}: reads call results without buffer_len"

@@ -120,6 +120,12 @@ pub fn decode_event(e: &Event) -> Option<(Value, Vec<Address>)> {
                 E::ContractUpgradeApproved { name, code_hash } => {
                     json!({"name": name, "code_hash": hex::encode(code_hash)})
                 }
+                E::CallApproved {
+                    module,
+                    method,
+                    args_hash,
+                } => json!({"module": module, "method": method,
+                            "args_hash": hex::encode(args_hash)}),
                 // Events added to the module after this build stay undecoded.
                 #[allow(unreachable_patterns)]
                 _ => return None,
@@ -529,6 +535,106 @@ mod tests {
                 codes::BAD_FILTER
             );
         }
+    }
+
+    /// Every identity event kind decodes (none is left as raw data), `call_approved` with its
+    /// fields.
+    #[test]
+    fn identity_events_decode() {
+        use meridian_identity_module::IdentityEvent as E;
+        use meridian_types::Encode as _;
+        let key = vec![2; 33];
+        let all = [
+            E::MemberRegistered {
+                org: "org1".into(),
+                role: "member".into(),
+                name: "alice".into(),
+                cert_id: [1; 32],
+                rotated: false,
+            },
+            E::CertRevoked {
+                ca_id: [1; 32],
+                serial: vec![3],
+            },
+            E::ProposalCreated {
+                id: 1,
+                org: "org1".into(),
+                deadline_height: 9,
+            },
+            E::Voted {
+                id: 1,
+                org: "org1".into(),
+                approve: true,
+            },
+            E::ProposalExecuted { id: 1 },
+            E::ProposalRejected { id: 1 },
+            E::ProposalFailed {
+                id: 1,
+                code: "x.y".into(),
+                reason: "gone".into(),
+            },
+            E::ValidatorAdded {
+                name: "v".into(),
+                public_key: key.clone(),
+            },
+            E::ValidatorRemoved {
+                public_key: key.clone(),
+            },
+            E::ValidatorReplaced {
+                old_key: key.clone(),
+                new_key: key,
+            },
+            E::ParamSet {
+                name: "p".into(),
+                value: 1,
+            },
+            E::ContractFrozen {
+                name: "c".into(),
+                frozen: true,
+            },
+            E::ContractUpgradeApproved {
+                name: "c".into(),
+                code_hash: [1; 32],
+            },
+            E::CallApproved {
+                module: "interop".into(),
+                method: "create_client".into(),
+                args_hash: [0xab; 32],
+            },
+        ];
+        let kinds: Vec<&str> = all.iter().map(E::kind).collect();
+        assert_eq!(kinds, meridian_identity_module::EVENT_KINDS);
+        for ev in all {
+            let e = Event {
+                module: meridian_identity_module::MODULE.into(),
+                kind: ev.kind().into(),
+                data: ev.encode(),
+            };
+            let (v, _) = decode_event(&e).unwrap_or_else(|| panic!("{} not decoded", ev.kind()));
+            if ev.kind() == "call_approved" {
+                assert_eq!(
+                    v,
+                    json!({"module": "interop", "method": "create_client",
+                           "args_hash": "ab".repeat(32)})
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn approve_call_action_renders() {
+        let a = meridian_identity_module::Action::ApproveCall {
+            module: "interop".into(),
+            method: "conn_open_init".into(),
+            args_hash: [7; 32],
+        };
+        let v = crate::views::action_json(&a);
+        assert_eq!(
+            v,
+            json!({"kind": "approve_call", "module": "interop", "method": "conn_open_init",
+                   "args_hash": "07".repeat(32)})
+        );
+        assert!(crate::views::ACTION_KINDS.contains(&"approve_call"));
     }
 
     #[test]

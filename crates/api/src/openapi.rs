@@ -295,9 +295,14 @@ fn schemas() -> Value {
             ("old_key", hex("replace_validator: the validator's current key")),
             ("new_key", hex("replace_validator: its new key")),
             ("value", int("set_param: the new value")),
+            ("module", string("approve_call: the module that gates the call, e.g. interop")),
+            ("method", string("approve_call: the method, e.g. create_client")),
+            ("args_hash", h32("approve_call: suite hash of the call's exact argument bytes \
+                (used once)")),
             ("encoding", hex("unknown: the action's canonical encoding")),
         ], &["org", "ca_der", "call", "roles", "ca_id", "serial", "name", "public_key",
-             "old_key", "new_key", "value", "frozen", "code_hash", "encoding"]),
+             "old_key", "new_key", "value", "frozen", "code_hash", "module", "method",
+             "args_hash", "encoding"]),
         "Vote": object("one organisation's vote", vec![
             ("org", string("")),
             ("approve", boolean("")),

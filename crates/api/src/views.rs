@@ -430,6 +430,7 @@ pub const ACTION_KINDS: &[&str] = &[
     "set_param",
     "freeze_contract",
     "approve_contract_upgrade",
+    "approve_call",
     "unknown",
 ];
 
@@ -474,6 +475,14 @@ pub fn action_json(a: &meridian_identity_module::Action) -> Value {
         }
         Action::ApproveContractUpgrade { name, code_hash } => serde_json::json!({
             "kind": "approve_contract_upgrade", "name": name, "code_hash": hex::encode(code_hash),
+        }),
+        Action::ApproveCall {
+            module,
+            method,
+            args_hash,
+        } => serde_json::json!({
+            "kind": "approve_call", "module": module, "method": method,
+            "args_hash": hex::encode(args_hash),
         }),
         // Kinds added to the module after this build.
         #[allow(unreachable_patterns)]

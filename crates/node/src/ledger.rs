@@ -244,17 +244,35 @@ impl Ledger {
             }
         };
         let bank = Arc::new(meridian_bank::Bank) as Arc<dyn Module>;
-        let contracts = Arc::new(meridian_contract::ContractModule::new(
-            Arc::new(meridian_vm::Vm::new(meridian_vm::VmLimits::default())),
-            suite,
-            meridian_contract::Natives { bank: bank.clone() },
-        ));
+        // Contracts send cross-chain calls through the interop module, which runs the
+        // targets of incoming calls (and delivers acknowledgements) through the contract
+        // module: the interop module holds the contract module weakly, so the pair is freed.
+        let mut interop: Option<Arc<dyn Module>> = None;
+        let contracts = Arc::new_cyclic(
+            |contracts: &std::sync::Weak<meridian_contract::ContractModule>| {
+                let runtime: std::sync::Weak<dyn meridian_interop_module::ContractRuntime> =
+                    contracts.clone();
+                let module: Arc<dyn Module> = Arc::new(
+                    meridian_interop_module::InteropModule::new(suite).with_contracts(runtime),
+                );
+                interop = Some(module.clone());
+                meridian_contract::ContractModule::new(
+                    Arc::new(meridian_vm::Vm::new(meridian_vm::VmLimits::default())),
+                    suite,
+                    meridian_contract::Natives {
+                        bank: bank.clone(),
+                        interop: Some(module),
+                    },
+                )
+            },
+        );
+        let interop = interop.ok_or_else(|| LedgerError::Corrupt("interop module".into()))?;
         let executor = Executor::new(vec![
             bank,
             Arc::new(meridian_notary::Notary),
             Arc::new(meridian_identity_module::IdentityModule::new(suite)),
             contracts.clone(),
-            Arc::new(meridian_interop_module::InteropModule::new(suite)),
+            interop,
         ])
         .with_access(Arc::new(meridian_identity_module::IdentityAccess::new(
             suite,

@@ -14,15 +14,20 @@ pub enum Entry {
     Query,
     /// Run by `upgrade` with the new code.
     Migrate,
+    /// Run by the `interop` module when a packet this contract sent with `interop_send` is
+    /// acknowledged or times out; the input is an encoded [`InteropAck`]. Optional: a
+    /// contract without it is simply not notified.
+    InteropAck,
 }
 
 impl Entry {
     /// All entry points, in spec order.
-    pub const ALL: [Entry; 4] = [
+    pub const ALL: [Entry; 5] = [
         Entry::Instantiate,
         Entry::Execute,
         Entry::Query,
         Entry::Migrate,
+        Entry::InteropAck,
     ];
 
     /// The name the module must export the entry point under.
@@ -32,6 +37,7 @@ impl Entry {
             Entry::Execute => "execute",
             Entry::Query => "query",
             Entry::Migrate => "migrate",
+            Entry::InteropAck => "interop_ack",
         }
     }
 
@@ -74,6 +80,11 @@ pub(crate) const HOST_IMPORTS: &[ImportSig] = &[
     ("bank_transfer", &[I32, I32, I32, I32], &[I32]),
     ("bank_balance", &[I32, I32, I32, I32], &[]),
     ("notary_get", &[I32], &[I32]),
+    (
+        "interop_send",
+        &[I32, I32, I32, I32, I32, I32, I64, I64],
+        &[I32],
+    ),
     ("abort", &[I32, I32], &[]),
 ];
 
@@ -252,9 +263,70 @@ impl NotaryRecord {
     }
 }
 
+/// How a cross-chain call a contract sent with `interop_send` ended (spec §7 `InteropAck`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InteropOutcome {
+    /// The target contract succeeded; its return data.
+    Success(Vec<u8>),
+    /// The destination refused or the target failed; the error acknowledgement's text
+    /// (`"{code}: {message}"`).
+    Error(String),
+    /// The packet timed out: the target never ran.
+    Timeout,
+}
+
+/// The input of a contract's `interop_ack` entry point (spec §7): which packet, what was sent,
+/// and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteropAck {
+    /// The source channel the packet left on (port `contract`).
+    pub channel: String,
+    /// The packet's sequence (what `interop_send` returned).
+    pub sequence: u64,
+    /// The target contract on the counterparty.
+    pub target: String,
+    /// The message that was sent.
+    pub msg: Vec<u8>,
+    pub outcome: InteropOutcome,
+}
+
+impl InteropAck {
+    /// `channel: bytes, sequence: u64, target: bytes, msg: bytes, status: u8 (0 success,
+    /// 1 error, 2 timeout), data: bytes` (the return data, the error text, or empty).
+    pub fn encode(&self) -> Vec<u8> {
+        let (status, data): (u8, &[u8]) = match &self.outcome {
+            InteropOutcome::Success(d) => (0, d),
+            InteropOutcome::Error(m) => (1, m.as_bytes()),
+            InteropOutcome::Timeout => (2, &[]),
+        };
+        let mut w = Writer::default();
+        w.bytes(self.channel.as_bytes())
+            .u64(self.sequence)
+            .bytes(self.target.as_bytes())
+            .bytes(&self.msg);
+        w.0.push(status);
+        w.bytes(data).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interop_ack_layout() {
+        let ack = InteropAck {
+            channel: "c".into(),
+            sequence: 3,
+            target: "t".into(),
+            msg: vec![9],
+            outcome: InteropOutcome::Error("e".into()),
+        };
+        let mut want = vec![1, 0, 0, 0, b'c'];
+        want.extend_from_slice(&3u64.to_le_bytes());
+        want.extend_from_slice(&[1, 0, 0, 0, b't', 1, 0, 0, 0, 9, 1, 1, 0, 0, 0, b'e']);
+        assert_eq!(ack.encode(), want);
+    }
 
     #[test]
     fn env_encoding_layout() {

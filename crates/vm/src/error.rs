@@ -42,6 +42,8 @@ pub mod codes {
     pub const BAD_ARGS: &str = "contract.bad_args";
     /// A contract's own error code is not 1..=48 bytes of `[a-z0-9_]` (or none was set).
     pub const BAD_ERROR: &str = "contract.bad_error";
+    /// `interop_send` on a host without the `interop` module.
+    pub const NO_INTEROP: &str = "contract.no_interop";
 }
 
 /// Longest diagnostic message the VM produces; messages end up in receipts, so a contract must

@@ -80,4 +80,23 @@ pub trait Host {
 
     /// The [`NotaryRecord::encode`](crate::NotaryRecord::encode)d record of `doc_hash`, if any.
     fn notary_get(&mut self, doc_hash: [u8; 32]) -> Result<Option<Vec<u8>>, HostError>;
+
+    /// Sends `msg` over interop channel `channel` (port `contract`) to contract `target` on
+    /// the counterparty chain, as this contract; returns the packet's sequence. Like
+    /// [`bank_transfer`](Host::bank_transfer), an error is handed to the contract. The
+    /// default refuses (`contract.no_interop`): hosts without cross-chain support.
+    fn interop_send(
+        &mut self,
+        channel: &str,
+        target: &str,
+        msg: &[u8],
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    ) -> Result<u64, HostError> {
+        let _ = (channel, target, msg, timeout_height, timeout_timestamp_ms);
+        Err(HostError::new(
+            crate::codes::NO_INTEROP,
+            "this host has no interop module",
+        ))
+    }
 }

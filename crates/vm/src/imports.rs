@@ -576,6 +576,53 @@ fn notary_get(mut caller: Ctx<'_, '_>, hash_ptr: i32) -> HostResult<i32> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
+fn interop_send(
+    mut caller: Ctx<'_, '_>,
+    channel_ptr: i32,
+    channel_len: i32,
+    target_ptr: i32,
+    target_len: i32,
+    msg_ptr: i32,
+    msg_len: i32,
+    timeout_height: i64,
+    timeout_timestamp_ms: i64,
+) -> HostResult<i32> {
+    guard(&mut caller, |c| {
+        base(c)?;
+        writable(c, "interop_send")?;
+        let channel = region(c, channel_ptr, channel_len)?;
+        let target = region(c, target_ptr, target_len)?;
+        let msg = region(c, msg_ptr, msg_len)?;
+        let (Ok(height), Ok(time)) = (
+            u64::try_from(timeout_height),
+            u64::try_from(timeout_timestamp_ms),
+        ) else {
+            return Err(VmError::Trap(format!(
+                "negative timeout ({timeout_height}, {timeout_timestamp_ms})"
+            )));
+        };
+        charge(c, fuel::INTEROP_SEND + len_u64(msg.len()))?;
+        let max = limits(c).max_return_size;
+        let (mem, data) = split(c)?;
+        let channel = utf8(&mem[channel], "channel")?;
+        let target = utf8(&mem[target], "target contract")?;
+        match data
+            .host
+            .interop_send(&channel, &target, &mem[msg], height, time)
+        {
+            Ok(sequence) => {
+                data.buffer = sequence.to_le_bytes().to_vec();
+                Ok(0)
+            }
+            Err(error) => {
+                data.buffer = call_error(error, max);
+                Ok(1)
+            }
+        }
+    })
+}
+
 fn abort(mut caller: Ctx<'_, '_>, msg_ptr: i32, msg_len: i32) -> HostResult<()> {
     guard(&mut caller, |c| {
         base(c)?;
@@ -612,6 +659,7 @@ pub(crate) fn linker<'a>(engine: &wasmi::Engine) -> Result<Linker<Data<'a>>, was
         .func_wrap(m, "bank_transfer", bank_transfer)?
         .func_wrap(m, "bank_balance", bank_balance)?
         .func_wrap(m, "notary_get", notary_get)?
+        .func_wrap(m, "interop_send", interop_send)?
         .func_wrap(m, "abort", abort)?;
     Ok(l)
 }

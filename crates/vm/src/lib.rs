@@ -19,7 +19,9 @@ mod imports;
 mod limits;
 mod vm;
 
-pub use abi::{encode_entries, CallError, Entry, Env, NotaryRecord, StorageEntry};
+pub use abi::{
+    encode_entries, CallError, Entry, Env, InteropAck, InteropOutcome, NotaryRecord, StorageEntry,
+};
 pub use error::{codes, HostError, VmError};
 pub use host::Host;
 pub use limits::{fuel, VmLimits};

@@ -84,6 +84,8 @@ pub mod fuel {
     pub const BANK_BALANCE: u64 = 1_000;
     /// `notary_get`.
     pub const NOTARY_GET: u64 = 1_000;
+    /// `interop_send` fixed part (plus 1 per message byte).
+    pub const INTEROP_SEND: u64 = 10_000;
     /// `buffer_read`, `input_read`, `set_return`, `set_error`: per byte copied.
     pub const PER_COPIED_BYTE: u64 = 1;
 }

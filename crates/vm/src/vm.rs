@@ -42,6 +42,8 @@ pub struct CodeInfo {
     pub query: bool,
     /// Exports `migrate` (needed by `upgrade`).
     pub migrate: bool,
+    /// Exports `interop_ack` (optional: cross-chain call acknowledgements).
+    pub interop_ack: bool,
 }
 
 impl CodeInfo {
@@ -52,6 +54,7 @@ impl CodeInfo {
             Entry::Execute => self.execute,
             Entry::Query => self.query,
             Entry::Migrate => self.migrate,
+            Entry::InteropAck => self.interop_ack,
         }
     }
 }
@@ -455,6 +458,7 @@ fn check_exports(module: &Module, size: usize, memory_pages: u32) -> Result<Code
         execute: false,
         query: false,
         migrate: false,
+        interop_ack: false,
     };
     let mut memory_exports = Vec::new();
     for export in module.exports() {
@@ -473,6 +477,7 @@ fn check_exports(module: &Module, size: usize, memory_pages: u32) -> Result<Code
                         Entry::Execute => info.execute = true,
                         Entry::Query => info.query = true,
                         Entry::Migrate => info.migrate = true,
+                        Entry::InteropAck => info.interop_ack = true,
                     }
                 }
             }

@@ -40,6 +40,8 @@ Examples:
   meridian gov propose remove-validator --public-key 02ab... --key org0-admin
   meridian gov propose replace-validator --old-key 02ab... --name org1 --new-key 03cd... --key org1-admin
   meridian gov propose set-param --name max_block_txs --value 5000 --key org0-admin
+  meridian gov propose approve-call --module interop --method create_client \\
+      --args-hash 5f1c...  --key org0-admin      (hash from `meridian interop client-args`)
   meridian gov vote 1 yes --key org1-admin
   meridian gov show 1 --json
   meridian gov list --from 1 --limit 20
@@ -268,6 +270,58 @@ pub enum ActionCmd {
         #[arg(long, value_name = "HEX")]
         code_hash: String,
     },
+    /// Approve one call that a module gates on governance, by the suite hash of its exact
+    /// argument bytes; the module uses the approval once (a later proposal may approve the
+    /// same call again). E.g. `interop.create_client` (`meridian interop client-args` prints
+    /// the hash), `interop.conn_open_init`, `interop.substitute_client`,
+    /// `interop.set_rate_limit`.
+    ApproveCall {
+        /// The module that gates the call, e.g. interop.
+        #[arg(long)]
+        module: String,
+        /// The method, e.g. create_client.
+        #[arg(long)]
+        method: String,
+        /// Suite hash (SM3 or SHA-256, the chain's) of the call's argument bytes, hex.
+        #[arg(long, value_name = "HEX")]
+        args_hash: String,
+    },
+}
+
+/// The `ApproveCall` action, checked as the identity module will check it (lower-case names
+/// of `[a-z0-9_]`, not the identity module itself, whose calls are proposals already).
+fn approve_call_action(module: &str, method: &str, args_hash: &str) -> Result<Action, ClientError> {
+    use meridian_identity_module::governance::{MAX_APPROVED_METHOD_LEN, MAX_APPROVED_MODULE_LEN};
+    let word = |s: &str, max: usize| {
+        !s.is_empty()
+            && s.len() <= max
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if !word(module, MAX_APPROVED_MODULE_LEN) {
+        return Err(ClientError::BadInput(format!(
+            "--module {module:?}: 1-{MAX_APPROVED_MODULE_LEN} of a-z 0-9 _"
+        )));
+    }
+    if module == meridian_identity_module::MODULE {
+        return Err(ClientError::BadInput(
+            "--module identity: identity calls are governed by proposals themselves".into(),
+        ));
+    }
+    if !word(method, MAX_APPROVED_METHOD_LEN) {
+        return Err(ClientError::BadInput(format!(
+            "--method {method:?}: 1-{MAX_APPROVED_METHOD_LEN} of a-z 0-9 _"
+        )));
+    }
+    let args_hash = hex::decode(args_hash.trim().trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| ClientError::BadInput("--args-hash: 64 hex digits (32 bytes)".into()))?;
+    Ok(Action::ApproveCall {
+        module: module.to_string(),
+        method: method.to_string(),
+        args_hash,
+    })
 }
 
 /// A consensus public key from hex or from a certificate, checked against the chain's suite.
@@ -466,6 +520,11 @@ fn build_action(client: &Client, cmd: &ActionCmd) -> Result<Action, ClientError>
                     ClientError::BadInput("--code-hash: 64 hex digits (32 bytes)".into())
                 })?,
         },
+        ActionCmd::ApproveCall {
+            module,
+            method,
+            args_hash,
+        } => approve_call_action(module, method, args_hash)?,
     })
 }
 
@@ -763,7 +822,124 @@ pub fn describe_action(a: &Action, suite: Suite) -> String {
             "approve upgrading contract {name} to code {}",
             hex::encode(code_hash)
         ),
+        Action::ApproveCall {
+            module,
+            method,
+            args_hash,
+        } => format!(
+            "approve one call {module}.{method} with arguments hash {}",
+            hex::encode(args_hash)
+        ),
         #[allow(unreachable_patterns)]
         _ => format!("{}", action_json(a)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use meridian_types::Encode;
+
+    #[derive(Parser, Debug)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: GovCmd,
+    }
+
+    fn parse(args: &[&str]) -> Result<ActionCmd, clap::Error> {
+        let top = Top::try_parse_from(std::iter::once("gov").chain(args.iter().copied()))?;
+        match top.cmd {
+            GovCmd::Propose(p) => Ok(p.action),
+            other => panic!("not a proposal: {other:?}"),
+        }
+    }
+
+    fn approve_call(cmd: ActionCmd) -> Result<Action, ClientError> {
+        match cmd {
+            ActionCmd::ApproveCall {
+                module,
+                method,
+                args_hash,
+            } => approve_call_action(&module, &method, &args_hash),
+            other => panic!("not approve-call: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn approve_call_parses_and_encodes_as_identity_action_12() {
+        let hash = "ab".repeat(32);
+        let cmd = parse(&[
+            "propose",
+            "approve-call",
+            "--module",
+            "interop",
+            "--method",
+            "create_client",
+            "--args-hash",
+            &hash,
+            "--threshold",
+            "all",
+        ])
+        .unwrap();
+        let action = approve_call(cmd).unwrap();
+        assert_eq!(
+            action,
+            Action::ApproveCall {
+                module: "interop".into(),
+                method: "create_client".into(),
+                args_hash: [0xab; 32],
+            }
+        );
+        // Tag 12, then str module, str method, the 32-byte hash (docs/spec/interop.md §11).
+        let mut want = vec![12, 0, 0, 0, 7];
+        want.extend_from_slice(b"interop");
+        want.extend_from_slice(&[0, 0, 0, 13]);
+        want.extend_from_slice(b"create_client");
+        want.extend_from_slice(&[0xab; 32]);
+        assert_eq!(action.encode(), want);
+        assert_eq!(
+            describe_action(&action, Suite::Sm),
+            format!(
+                "approve one call interop.create_client with arguments hash {}",
+                "ab".repeat(32)
+            )
+        );
+        let json = action_json(&action);
+        assert_eq!(json["kind"], "approve_call");
+        assert_eq!(json["module"], "interop");
+        assert_eq!(json["method"], "create_client");
+        assert_eq!(json["args_hash"], "ab".repeat(32));
+        // A 0x prefix is accepted.
+        let prefixed = approve_call_action("interop", "set_rate_limit", &format!("0x{hash}"));
+        assert!(prefixed.is_ok());
+    }
+
+    #[test]
+    fn approve_call_refuses_what_the_chain_would_refuse() {
+        let hash = "00".repeat(32);
+        // All three options are required.
+        assert!(parse(&["propose", "approve-call", "--module", "interop"]).is_err());
+        for (module, method, args_hash) in [
+            ("Interop", "create_client", hash.as_str()),
+            ("interop", "create-client", hash.as_str()),
+            ("interop/x", "create_client", hash.as_str()),
+            ("", "create_client", hash.as_str()),
+            ("interop", "", hash.as_str()),
+            (&"m".repeat(33), "create_client", hash.as_str()),
+            ("interop", &"f".repeat(65), hash.as_str()),
+            ("identity", "propose", hash.as_str()),
+            ("interop", "create_client", "abcd"),
+            ("interop", "create_client", &"zz".repeat(32)),
+            ("interop", "create_client", &"00".repeat(33)),
+        ] {
+            assert!(
+                matches!(
+                    approve_call_action(module, method, args_hash),
+                    Err(ClientError::BadInput(_))
+                ),
+                "{module:?} {method:?} {args_hash:?}"
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ use meridian_relayer::Endpoint;
 use meridian_types::decode_exact;
 use serde_json::json;
 
+use super::tx::{describe_event, events_json};
 use super::{finish, open_wallet, print_json, resolve_address, KeyOpts, NodeOpts, EXIT_CODES};
 
 #[derive(Args, Debug)]
@@ -121,36 +122,18 @@ fn relayer_err(e: meridian_relayer::RelayerError) -> ClientError {
     }
 }
 
-fn describe(events: &[meridian_client::EventView]) -> Vec<String> {
+/// A receipt's events as the lines `meridian tx` prints (one shared reading of every module's
+/// events: `tx::describe_event`).
+fn event_lines(events: &[meridian_client::EventView]) -> Vec<String> {
     events
         .iter()
-        .filter(|e| e.module == meridian_interop_module::NAME)
-        .filter_map(|e| {
-            let data = hex::decode(&e.data).ok()?;
-            Some(match InteropEvent::decode(&e.kind, &data).ok()? {
-                InteropEvent::SendPacket(p) => format!(
-                    "packet {} sent on {}/{} to {}/{}",
-                    p.sequence, p.source_port, p.source_channel, p.dest_port, p.dest_channel
-                ),
-                InteropEvent::StateProven {
-                    chain_id,
-                    height,
-                    present,
-                    ..
-                } => format!(
-                    "proven: the key {} in {chain_id} at height {height}",
-                    if present { "is present" } else { "is absent" }
-                ),
-                InteropEvent::ClientCreated {
-                    client_id,
-                    chain_id,
-                    height,
-                } => format!("client {client_id} of {chain_id} created at height {height}"),
-                InteropEvent::ClientUpdated { client_id, height } => {
-                    format!("client {client_id} updated to height {height}")
-                }
-                other => format!("{other:?}"),
-            })
+        .map(|e| {
+            format!(
+                "event {}.{}: {}",
+                e.module,
+                e.kind,
+                describe_event(&e.module, &e.kind, &e.data)
+            )
         })
         .collect()
 }
@@ -189,14 +172,28 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
             };
             let tx = wallet.build(&client, call.into_call())?;
             let done = client.commit(&tx, Duration::from_secs(60))?;
-            let lines = describe(&done.receipt.events);
+            let sequence = done.receipt.events.iter().find_map(|e| {
+                let data = hex::decode(&e.data).ok()?;
+                match InteropEvent::decode(&e.kind, &data).ok()? {
+                    InteropEvent::SendPacket(p) if e.module == meridian_interop_module::NAME => {
+                        Some(p.sequence)
+                    }
+                    _ => None,
+                }
+            });
             if args.node.json {
-                print_json(
-                    &json!({"tx": hex::encode(done.hash), "height": done.receipt.height, "events": lines}),
-                );
+                print_json(&json!({
+                    "tx": hex::encode(done.hash), "height": done.receipt.height,
+                    "channel": channel, "sequence": sequence,
+                    "events": events_json(&done.receipt),
+                }));
             } else {
-                println!("sent {amount} {symbol} at height {}", done.receipt.height);
-                for l in lines {
+                println!(
+                    "sent {amount} {symbol} over {channel} at height {} (tx {})",
+                    done.receipt.height,
+                    hex::encode(done.hash)
+                );
+                for l in event_lines(&done.receipt.events) {
                     println!("  {l}");
                 }
             }
@@ -257,19 +254,38 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
                     proof,
                 }])
                 .map_err(relayer_err)?;
-            let recorded = events
+            let proven = events
                 .iter()
-                .any(|e| matches!(e, InteropEvent::StateProven { .. }));
+                .find(|e| matches!(e, InteropEvent::StateProven { .. }));
+            let host_suite = dst.client.chain()?.suite;
+            let record =
+                meridian_interop_module::proven_key(client_id, height, &host_suite.hash(&key).0);
             if args.node.json {
                 print_json(&json!({
                     "key": hex::encode(&key), "height": height, "present": present,
-                    "recorded": recorded,
+                    "recorded": proven.is_some(),
+                    "record_key": String::from_utf8_lossy(&record),
+                    "record_key_hex": hex::encode(&record),
                 }));
             } else {
+                match proven {
+                    Some(ev) => println!(
+                        "{}",
+                        describe_event(
+                            meridian_interop_module::NAME,
+                            ev.kind(),
+                            &hex::encode(meridian_types::Encode::encode(ev))
+                        )
+                    ),
+                    None => println!(
+                        "proven: key {} {} at the other region's height {height}",
+                        hex::encode(&key),
+                        if present { "is present" } else { "is absent" }
+                    ),
+                }
                 println!(
-                    "proven on this chain: key {} {} in the other region at its height {height}",
-                    hex::encode(&key),
-                    if present { "is present" } else { "is absent" }
+                    "  recorded on this chain at {}",
+                    String::from_utf8_lossy(&record)
                 );
             }
             Ok(())
@@ -361,7 +377,7 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
                 .create_client_call(trusting_period_hours * 3_600_000)
                 .map_err(relayer_err)?;
             let bytes = call.args();
-            let hash = client.chain()?.suite.hash(&bytes).0;
+            let hash = client.chain()?.suite.hash(&call.approval_bytes()).0;
             std::fs::write(out, &bytes).map_err(|e| ClientError::Io {
                 path: out.clone(),
                 source: e,
@@ -388,8 +404,20 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
             let mut wallet = open_wallet(&client, &args.keys, from, 100)?;
             let tx = wallet.build(&client, call.into_call())?;
             let done = client.commit(&tx, Duration::from_secs(60))?;
-            for l in describe(&done.receipt.events) {
-                println!("{l}");
+            if args.node.json {
+                print_json(&json!({
+                    "tx": hex::encode(done.hash), "height": done.receipt.height,
+                    "events": events_json(&done.receipt),
+                }));
+            } else {
+                println!(
+                    "committed: tx {} in block {}",
+                    hex::encode(done.hash),
+                    done.receipt.height
+                );
+                for l in event_lines(&done.receipt.events) {
+                    println!("  {l}");
+                }
             }
             Ok(())
         }

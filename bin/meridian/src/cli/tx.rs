@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use meridian_bank::BankEvent;
 use meridian_client::{hash_file, Client, ClientError, Document, ReceiptView, SubmitMode};
 use meridian_crypto::Suite;
+use meridian_interop_module::InteropEvent;
 use meridian_notary::Notarized;
 use meridian_types::{Hash32, SignedTx};
 use serde_json::json;
@@ -379,8 +380,254 @@ pub fn describe_event(module: &str, kind: &str, data_hex: &str) -> String {
             }
         }
         meridian_contract::NAME => describe_contract_event(kind, &data, data_hex),
+        meridian_interop_module::NAME => InteropEvent::decode(kind, &data)
+            .ok()
+            .and_then(|ev| describe_interop_event(&ev))
+            .unwrap_or_else(|| data_hex.to_string()),
         _ => data_hex.to_string(),
     }
+}
+
+/// A state key for reading: printable keys as text; a printable prefix ending in `/` followed
+/// by binary (`notary/doc/<hash>`) as the prefix and the rest in hex; anything else in hex.
+fn readable_key(key: &[u8]) -> String {
+    let printable = |b: &[u8]| b.iter().all(|c| c.is_ascii_graphic());
+    if !key.is_empty() && printable(key) {
+        return String::from_utf8_lossy(key).into_owned();
+    }
+    match key.iter().rposition(|&c| c == b'/') {
+        Some(i) if printable(&key[..=i]) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&key[..=i]),
+            hex::encode(&key[i + 1..])
+        ),
+        _ => hex::encode(key),
+    }
+}
+
+/// What a packet carries: a transfer's amount, denomination and accounts, else its size.
+fn packet_payload(p: &meridian_interop::Packet) -> String {
+    let transfer = meridian_interop::transfer::PORT;
+    if p.source_port == transfer || p.dest_port == transfer {
+        if let Ok(d) = meridian_types::decode_exact::<meridian_interop::TransferData>(&p.data) {
+            return format!(
+                "{} {} from {} to {}",
+                d.amount, d.denom, d.sender, d.receiver
+            );
+        }
+    }
+    format!("{} bytes of data", p.data.len())
+}
+
+/// When a packet stops being deliverable, judged by the destination.
+fn packet_deadline(p: &meridian_interop::Packet) -> String {
+    match (p.timeout_height, p.timeout_timestamp_ms) {
+        (0, 0) => "no timeout".into(),
+        (h, 0) => format!("times out at the destination's height {h}"),
+        (0, t) => format!("times out at {} on the destination", super::utc(t)),
+        (h, t) => format!(
+            "times out at the destination's height {h} or at {} there",
+            super::utc(t)
+        ),
+    }
+}
+
+/// What the sending application does when a packet of `port` comes back unsettled.
+fn refund_note(port: &str) -> &'static str {
+    if port == meridian_interop::transfer::PORT {
+        ": the tokens are refunded to the sender"
+    } else {
+        ""
+    }
+}
+
+fn connection_state(state: u8) -> String {
+    match state {
+        1 => "INIT".into(),
+        2 => "TRYOPEN".into(),
+        3 => "OPEN".into(),
+        4 => "CLOSED".into(),
+        s => format!("state {s}"),
+    }
+}
+
+/// Events of the `interop` module (docs/spec/interop.md §12), one line each (`None`: a kind
+/// this build has no line for, shown raw).
+fn describe_interop_event(ev: &InteropEvent) -> Option<String> {
+    Some(match ev {
+        InteropEvent::ClientCreated {
+            client_id,
+            chain_id,
+            height,
+        } => format!(
+            "client {client_id} of {chain_id} created, trusting its header at height {height}"
+        ),
+        InteropEvent::ClientUpdated { client_id, height } => {
+            format!("client {client_id} verified the counterparty's header at height {height}")
+        }
+        InteropEvent::ClientFrozen {
+            client_id,
+            height,
+            reason,
+        } => format!(
+            "client {client_id} frozen at height {height} ({reason}): it verifies nothing until \
+             governance substitutes it"
+        ),
+        InteropEvent::ClientSubstituted {
+            subject,
+            substitute,
+        } => format!("client {subject} recovered: it now follows client {substitute}'s state"),
+        InteropEvent::Connection {
+            connection_id,
+            state,
+            client_id,
+            counterparty_client_id,
+            counterparty_connection_id,
+        } => {
+            let cp_conn = if counterparty_connection_id.is_empty() {
+                String::new()
+            } else {
+                format!(", connection {counterparty_connection_id}")
+            };
+            format!(
+                "connection {connection_id} {} (client {client_id}; the counterparty's client \
+                 {counterparty_client_id}{cp_conn})",
+                connection_state(*state)
+            )
+        }
+        InteropEvent::Channel {
+            port,
+            channel,
+            state,
+            connection_id,
+            counterparty_port,
+            counterparty_channel,
+        } => {
+            let cp = if counterparty_channel.is_empty() {
+                format!("port {counterparty_port}")
+            } else {
+                format!("{counterparty_port}/{counterparty_channel}")
+            };
+            format!(
+                "channel {port}/{channel} {} over {connection_id} (counterparty {cp})",
+                connection_state(*state)
+            )
+        }
+        InteropEvent::SendPacket(p) => format!(
+            "packet {} sent on {}/{} to {}/{}: {}; {}",
+            p.sequence,
+            p.source_port,
+            p.source_channel,
+            p.dest_port,
+            p.dest_channel,
+            packet_payload(p),
+            packet_deadline(p)
+        ),
+        InteropEvent::RecvPacket(p) => format!(
+            "packet {} from {}/{} received on {}/{}: {}",
+            p.sequence,
+            p.source_port,
+            p.source_channel,
+            p.dest_port,
+            p.dest_channel,
+            packet_payload(p)
+        ),
+        InteropEvent::WriteAck {
+            port,
+            channel,
+            sequence,
+            ack,
+        } => match ack {
+            meridian_interop::Acknowledgement::Success(_) => {
+                format!("acknowledgement of packet {sequence} on {port}/{channel} written: success")
+            }
+            meridian_interop::Acknowledgement::Error(e) => format!(
+                "acknowledgement of packet {sequence} on {port}/{channel} written: error ({e})"
+            ),
+        },
+        InteropEvent::AcknowledgePacket {
+            port,
+            channel,
+            sequence,
+            success: true,
+        } => format!("packet {sequence} of {port}/{channel} acknowledged: delivered"),
+        InteropEvent::AcknowledgePacket {
+            port,
+            channel,
+            sequence,
+            success: false,
+        } => format!(
+            "packet {sequence} of {port}/{channel} acknowledged with an error{}",
+            refund_note(port)
+        ),
+        InteropEvent::TimeoutPacket {
+            port,
+            channel,
+            sequence,
+        } => format!(
+            "packet {sequence} of {port}/{channel} timed out on the destination{}",
+            refund_note(port)
+        ),
+        InteropEvent::StateProven {
+            client_id,
+            chain_id,
+            height,
+            key,
+            present,
+            value_hash,
+        } => {
+            let what = if *present {
+                format!("is present (value hash {})", hex::encode(value_hash))
+            } else {
+                "is absent".into()
+            };
+            format!(
+                "proven: {} {what} on {chain_id} at its height {height} (client {client_id})",
+                readable_key(key)
+            )
+        }
+        InteropEvent::ContractAck {
+            channel,
+            sequence,
+            contract,
+            outcome,
+            delivered,
+            error,
+        } => {
+            let outcome = match outcome {
+                0 => "delivered".to_string(),
+                1 => "refused by the destination (error acknowledgement)".to_string(),
+                2 => "timed out".to_string(),
+                o => format!("outcome {o}"),
+            };
+            let callback = if *delivered {
+                "its interop_ack ran".to_string()
+            } else if error.is_empty() {
+                "it exports no interop_ack".to_string()
+            } else {
+                format!("its interop_ack failed ({error}) and changed nothing")
+            };
+            format!(
+                "contract call {sequence} of contract {contract} on contract/{channel} \
+                 {outcome}; {callback}"
+            )
+        }
+        InteropEvent::SideData {
+            channel,
+            sequence,
+            sender,
+            key,
+            value_hash,
+        } => format!(
+            "side-chain record {sequence} on sidechain/{channel} from {sender}: {} (value hash \
+             {}) stored",
+            readable_key(key),
+            hex::encode(value_hash)
+        ),
+        // Kinds added to the module after this build.
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
 }
 
 /// Events of the `contract` module: its own (`code_stored`: the code hash; `deployed`,
@@ -403,7 +650,9 @@ fn describe_contract_event(kind: &str, data: &[u8], data_hex: &str) -> String {
 mod tests {
     use super::describe_event;
     use meridian_identity_module::IdentityEvent as E;
-    use meridian_types::Encode;
+    use meridian_interop::{Acknowledgement, Packet};
+    use meridian_interop_module::InteropEvent;
+    use meridian_types::{Address, ChainId, Encode};
 
     fn identity(ev: E) -> String {
         describe_event(
@@ -534,6 +783,250 @@ mod tests {
             let line = describe_event(meridian_identity_module::MODULE, ev.kind(), &raw);
             assert_ne!(line, raw, "{} is shown as hex", ev.kind());
         }
+    }
+
+    fn interop(ev: &InteropEvent) -> String {
+        describe_event(
+            meridian_interop_module::NAME,
+            ev.kind(),
+            &hex::encode(ev.encode()),
+        )
+    }
+
+    fn transfer_packet(timeout_height: u64, timeout_timestamp_ms: u64) -> Packet {
+        let data = meridian_interop::TransferData {
+            denom: "GOLD".into(),
+            amount: 2500,
+            decimals: 2,
+            sender: Address([0x11; 20]),
+            receiver: Address([0x22; 20]),
+            memo: String::new(),
+        };
+        Packet {
+            sequence: 3,
+            source_port: "transfer".into(),
+            source_channel: "channel-0".into(),
+            dest_port: "transfer".into(),
+            dest_channel: "channel-1".into(),
+            data: data.encode(),
+            timeout_height,
+            timeout_timestamp_ms,
+        }
+    }
+
+    /// Every kind the interop module emits has its line (none falls back to hex), and the
+    /// lines say what happened to the packet and the tokens.
+    #[test]
+    fn interop_events_read_as_sentences() {
+        let (alice, bob) = (
+            "0x".to_string() + &"11".repeat(20),
+            "0x".to_string() + &"22".repeat(20),
+        );
+        let notary_key = [b"notary/doc/".as_slice(), &[0xab; 32]].concat();
+        let cases = [
+            (
+                InteropEvent::ClientCreated {
+                    client_id: "client-0".into(),
+                    chain_id: ChainId::new("meridian-a").unwrap(),
+                    height: 41,
+                },
+                "client client-0 of meridian-a created, trusting its header at height 41".into(),
+            ),
+            (
+                InteropEvent::ClientUpdated {
+                    client_id: "client-0".into(),
+                    height: 42,
+                },
+                "client client-0 verified the counterparty's header at height 42".into(),
+            ),
+            (
+                InteropEvent::ClientFrozen {
+                    client_id: "client-0".into(),
+                    height: 7,
+                    reason: "conflicting headers".into(),
+                },
+                "client client-0 frozen at height 7 (conflicting headers): it verifies nothing \
+                 until governance substitutes it"
+                    .into(),
+            ),
+            (
+                InteropEvent::ClientSubstituted {
+                    subject: "client-0".into(),
+                    substitute: "client-1".into(),
+                },
+                "client client-0 recovered: it now follows client client-1's state".into(),
+            ),
+            (
+                InteropEvent::Connection {
+                    connection_id: "connection-0".into(),
+                    state: 1,
+                    client_id: "client-0".into(),
+                    counterparty_client_id: "client-2".into(),
+                    counterparty_connection_id: String::new(),
+                },
+                "connection connection-0 INIT (client client-0; the counterparty's client \
+                 client-2)"
+                    .into(),
+            ),
+            (
+                InteropEvent::Channel {
+                    port: "transfer".into(),
+                    channel: "channel-0".into(),
+                    state: 3,
+                    connection_id: "connection-0".into(),
+                    counterparty_port: "transfer".into(),
+                    counterparty_channel: "channel-1".into(),
+                },
+                "channel transfer/channel-0 OPEN over connection-0 (counterparty \
+                 transfer/channel-1)"
+                    .into(),
+            ),
+            (
+                InteropEvent::SendPacket(transfer_packet(90, 0)),
+                format!(
+                    "packet 3 sent on transfer/channel-0 to transfer/channel-1: 2500 GOLD from \
+                     {alice} to {bob}; times out at the destination's height 90"
+                ),
+            ),
+            (
+                InteropEvent::RecvPacket(transfer_packet(0, 1_700_000_000_000)),
+                format!(
+                    "packet 3 from transfer/channel-0 received on transfer/channel-1: 2500 GOLD \
+                     from {alice} to {bob}"
+                ),
+            ),
+            (
+                InteropEvent::WriteAck {
+                    port: "transfer".into(),
+                    channel: "channel-1".into(),
+                    sequence: 3,
+                    ack: Acknowledgement::Error("interop.bad_denom: clash".into()),
+                },
+                "acknowledgement of packet 3 on transfer/channel-1 written: error \
+                 (interop.bad_denom: clash)"
+                    .into(),
+            ),
+            (
+                InteropEvent::AcknowledgePacket {
+                    port: "transfer".into(),
+                    channel: "channel-0".into(),
+                    sequence: 3,
+                    success: false,
+                },
+                "packet 3 of transfer/channel-0 acknowledged with an error: the tokens are \
+                 refunded to the sender"
+                    .into(),
+            ),
+            (
+                InteropEvent::TimeoutPacket {
+                    port: "transfer".into(),
+                    channel: "channel-0".into(),
+                    sequence: 3,
+                },
+                "packet 3 of transfer/channel-0 timed out on the destination: the tokens are \
+                 refunded to the sender"
+                    .into(),
+            ),
+            (
+                InteropEvent::StateProven {
+                    client_id: "client-0".into(),
+                    chain_id: ChainId::new("meridian-a").unwrap(),
+                    height: 190,
+                    key: notary_key,
+                    present: false,
+                    value_hash: [0; 32],
+                },
+                format!(
+                    "proven: notary/doc/{} is absent on meridian-a at its height 190 (client \
+                     client-0)",
+                    "ab".repeat(32)
+                ),
+            ),
+            (
+                InteropEvent::ContractAck {
+                    channel: "channel-1".into(),
+                    sequence: 2,
+                    contract: "letter".into(),
+                    outcome: 2,
+                    delivered: false,
+                    error: String::new(),
+                },
+                "contract call 2 of contract letter on contract/channel-1 timed out; it exports \
+                 no interop_ack"
+                    .into(),
+            ),
+            (
+                InteropEvent::SideData {
+                    channel: "channel-2".into(),
+                    sequence: 5,
+                    sender: Address([0x11; 20]),
+                    key: b"batch/7".to_vec(),
+                    value_hash: [0xee; 32],
+                },
+                format!(
+                    "side-chain record 5 on sidechain/channel-2 from {alice}: batch/7 (value \
+                     hash {}) stored",
+                    "ee".repeat(32)
+                ),
+            ),
+        ];
+        let kinds: Vec<&str> = cases.iter().map(|(ev, _)| ev.kind()).collect();
+        assert_eq!(kinds, meridian_interop_module::events::EVENT_KINDS);
+        for (ev, want) in &cases {
+            assert_eq!(&interop(ev), want, "{}", ev.kind());
+        }
+        // Both timeouts, a successful delivery, a non-transfer port, a present value.
+        let both = InteropEvent::SendPacket(transfer_packet(90, 1_700_000_000_000));
+        assert!(
+            interop(&both).ends_with(
+                "times out at the destination's height 90 or at 2023-11-14 22:13:20.000 UTC there"
+            ),
+            "{}",
+            interop(&both)
+        );
+        let ok = InteropEvent::AcknowledgePacket {
+            port: "transfer".into(),
+            channel: "channel-0".into(),
+            sequence: 4,
+            success: true,
+        };
+        assert_eq!(
+            interop(&ok),
+            "packet 4 of transfer/channel-0 acknowledged: delivered"
+        );
+        let mut other = transfer_packet(5, 0);
+        other.source_port = "sidechain".into();
+        other.dest_port = "sidechain".into();
+        other.data = vec![1, 2, 3];
+        assert!(interop(&InteropEvent::SendPacket(other)).contains(": 3 bytes of data;"));
+        let timeout = InteropEvent::TimeoutPacket {
+            port: "sidechain".into(),
+            channel: "channel-2".into(),
+            sequence: 1,
+        };
+        assert_eq!(
+            interop(&timeout),
+            "packet 1 of sidechain/channel-2 timed out on the destination"
+        );
+        let present = InteropEvent::StateProven {
+            client_id: "client-0".into(),
+            chain_id: ChainId::new("meridian-a").unwrap(),
+            height: 9,
+            key: b"bank/asset/GOLD".to_vec(),
+            present: true,
+            value_hash: [0xcd; 32],
+        };
+        assert_eq!(
+            interop(&present),
+            format!(
+                "proven: bank/asset/GOLD is present (value hash {}) on meridian-a at its height \
+                 9 (client client-0)",
+                "cd".repeat(32)
+            )
+        );
+        // Unknown kinds and malformed data stay hex.
+        assert_eq!(describe_event("interop", "something_new", "0102"), "0102");
+        assert_eq!(describe_event("interop", "timeout_packet", "0102"), "0102");
     }
 
     #[test]

@@ -256,6 +256,38 @@ impl meridian_vm::Host for ChainHost<'_, '_> {
             .encode(),
         ))
     }
+
+    fn interop_send(
+        &mut self,
+        channel: &str,
+        target: &str,
+        msg: &[u8],
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    ) -> Result<u64, HostError> {
+        let Some(interop) = self.natives.interop.as_ref() else {
+            return Err(HostError::new(
+                vm_codes::NO_INTEROP,
+                "this chain has no interop module",
+            ));
+        };
+        let call = meridian_interop_module::InteropCall::SendContractCall {
+            channel: channel.to_string(),
+            source_contract: self.env.contract.clone(),
+            target_contract: target.to_string(),
+            msg: msg.to_vec(),
+            timeout_height,
+            timeout_timestamp_ms,
+        }
+        .into_call();
+        // As the contract's own account: the interop module checks it is the source's.
+        let sender = self.address();
+        self.ctx
+            .call_module(interop.as_ref(), sender, &call.method, &call.args)
+            .map_err(host_err)?;
+        meridian_interop_module::contract_call::last_sent_sequence(self.ctx, channel)
+            .map_err(host_err)
+    }
 }
 
 /// The chain's hash function as seen through a context (for address derivation).

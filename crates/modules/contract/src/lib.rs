@@ -45,6 +45,9 @@ pub mod codes {
 pub struct Natives {
     /// The bank module, for transfers from a contract's own account.
     pub bank: Arc<dyn Module>,
+    /// The interop module, for cross-chain contract calls (`interop_send`); `None` refuses
+    /// them with `contract.no_interop`.
+    pub interop: Option<Arc<dyn Module>>,
 }
 
 /// The `contract` module.
@@ -393,6 +396,96 @@ impl ContractModule {
             fuel,
             caller,
         )
+    }
+}
+
+impl ContractModule {
+    fn load(ctx: &TxContext<'_>, name: &str) -> Result<(ContractMeta, Vec<u8>), ModuleError> {
+        host::load_contract(ctx, name).map_err(|e| ModuleError::new(e.code, e.message))
+    }
+
+    /// A caller without a certificate identity (a native module's account).
+    fn module_caller(address: Address) -> Caller {
+        Caller {
+            address,
+            org: String::new(),
+            cert_id: None,
+            roles: Vec::new(),
+        }
+    }
+}
+
+/// Cross-chain calls (docs/spec/interop.md §16): the interop module runs the target of an
+/// incoming call, and hands acknowledgements to the contract that sent the call. `ctx` is a
+/// context of this module whose sender is the interop module's account.
+impl meridian_interop_module::ContractRuntime for ContractModule {
+    fn execute(
+        &self,
+        ctx: &mut TxContext<'_>,
+        name: &str,
+        msg: &[u8],
+        fuel: u64,
+    ) -> Result<Vec<u8>, ModuleError> {
+        let (meta, code) = Self::load(ctx, name)?;
+        let caller = Self::module_caller(ctx.sender);
+        let out = self.run(
+            ctx,
+            name,
+            meta.code_hash,
+            &code,
+            Entry::Execute,
+            msg,
+            fuel,
+            caller,
+        );
+        out.result.map_err(|e| vm_err(&e))
+    }
+
+    fn interop_ack(
+        &self,
+        ctx: &mut TxContext<'_>,
+        name: &str,
+        channel: &str,
+        sequence: u64,
+        target: &str,
+        msg: &[u8],
+        outcome: &meridian_interop_module::CallOutcome,
+        fuel: u64,
+    ) -> Result<bool, ModuleError> {
+        let (meta, code) = Self::load(ctx, name)?;
+        let info = self.vm.validate(&code).map_err(|e| vm_err(&e))?;
+        if !info.has_entry(Entry::InteropAck) {
+            return Ok(false);
+        }
+        let outcome = match outcome {
+            meridian_interop_module::CallOutcome::Success(d) => {
+                meridian_vm::InteropOutcome::Success(d.clone())
+            }
+            meridian_interop_module::CallOutcome::Error(e) => {
+                meridian_vm::InteropOutcome::Error(e.clone())
+            }
+            meridian_interop_module::CallOutcome::Timeout => meridian_vm::InteropOutcome::Timeout,
+        };
+        let input = meridian_vm::InteropAck {
+            channel: channel.to_string(),
+            sequence,
+            target: target.to_string(),
+            msg: msg.to_vec(),
+            outcome,
+        }
+        .encode();
+        let caller = Self::module_caller(ctx.sender);
+        let out = self.run(
+            ctx,
+            name,
+            meta.code_hash,
+            &code,
+            Entry::InteropAck,
+            &input,
+            fuel,
+            caller,
+        );
+        out.result.map(|_| true).map_err(|e| vm_err(&e))
     }
 }
 

@@ -50,7 +50,10 @@ impl Chain {
         let module = Arc::new(ContractModule::new(
             Arc::new(Vm::new(VmLimits::default())),
             Suite::Intl,
-            Natives { bank: bank.clone() },
+            Natives {
+                bank: bank.clone(),
+                interop: None,
+            },
         ));
         let exec = Executor::new(vec![bank, module.clone()]);
         Chain {
@@ -229,6 +232,21 @@ fn code_is_uploaded_in_order_checked_and_stored_once() {
         .into_call(),
     );
     assert_eq!(r.code, codes::BAD_CODE);
+}
+
+#[test]
+fn interop_send_without_the_interop_module_is_a_recoverable_error() {
+    // (With the interop module: crates/modules/interop/tests/contract_call.rs.)
+    let mut c = Chain::new();
+    let code = meridian_wasm_build::example("contract-counter");
+    let h = c.upload(ALICE, &code, MAX_PART_LEN);
+    assert_eq!(c.deploy(ALICE, "counter", h, r#"{"start":5}"#).code, "ok");
+    let msg = r#"{"remote_increment":{"channel":"channel-1","target":"counter","by":1,"timeout_height":10}}"#;
+    let r = c.call(BOB, "counter", msg, 10_000_000);
+    // The host handed the contract a CallError; the counter turned it into its own error.
+    assert_eq!(r.code, "counter.remote_failed");
+    assert!(r.message.contains(codes::NO_INTEROP), "{}", r.message);
+    assert_eq!(c.query("counter", r#"{"get":{}}"#).unwrap()["count"], 5);
 }
 
 #[test]

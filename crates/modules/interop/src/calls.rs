@@ -1,6 +1,9 @@
 //! The module's calls and their canonical argument encoding.
 
 use meridian_crypto::Suite;
+
+use crate::contract_call::{MAX_CONTRACT_NAME_LEN, MAX_MSG_LEN as MAX_CONTRACT_MSG_LEN};
+use crate::sidechain::{MAX_KEY_LEN as MAX_SIDE_KEY_LEN, MAX_VALUE_LEN as MAX_SIDE_VALUE_LEN};
 use meridian_interop::client::MAX_VALIDATOR_SET_LEN;
 use meridian_interop::paths::MAX_ID_LEN;
 use meridian_interop::proof::{
@@ -142,6 +145,29 @@ pub enum InteropCall {
         max_per_window: u128,
         window_blocks: u64,
     },
+    /// Sends `msg` from contract `source_contract` to contract `target_contract` on the
+    /// counterparty of `contract` channel `channel`. Only the source contract's own account
+    /// may send it (contracts reach it through the `interop_send` host import).
+    SendContractCall {
+        channel: String,
+        source_contract: String,
+        target_contract: String,
+        msg: Vec<u8>,
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    },
+    /// Governance-approved: contracts of other chains may call `target` here.
+    AllowContract { target: String },
+    /// Governance-approved: they may no longer.
+    DisallowContract { target: String },
+    /// Side chain: sends the record `key ↦ value` over ordered `sidechain` channel `channel`.
+    SendData {
+        channel: String,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        timeout_height: u64,
+        timeout_timestamp_ms: u64,
+    },
 }
 
 impl InteropCall {
@@ -165,6 +191,10 @@ impl InteropCall {
             InteropCall::Transfer { .. } => "transfer",
             InteropCall::SetRateLimit { .. } => "set_rate_limit",
             InteropCall::ProveState { .. } => "prove_state",
+            InteropCall::SendContractCall { .. } => "send_contract_call",
+            InteropCall::AllowContract { .. } => "allow_contract",
+            InteropCall::DisallowContract { .. } => "disallow_contract",
+            InteropCall::SendData { .. } => "send_data",
         }
     }
 
@@ -177,10 +207,33 @@ impl InteropCall {
                 | InteropCall::ConnOpenInit { .. }
                 | InteropCall::ConnOpenTry { .. }
                 | InteropCall::SetRateLimit { .. }
+                | InteropCall::AllowContract { .. }
+                | InteropCall::DisallowContract { .. }
         )
     }
 
-    /// The canonical argument bytes (what a governance approval hashes).
+    /// What a governance approval of this call hashes: the canonical arguments, except for
+    /// `conn_open_try`, whose proof changes with every relay — there governance approves the
+    /// identifiers (`client_id`, `counterparty_client_id`, `counterparty_connection_id`).
+    pub fn approval_bytes(&self) -> Vec<u8> {
+        match self {
+            InteropCall::ConnOpenTry {
+                client_id,
+                counterparty_client_id,
+                counterparty_connection_id,
+                ..
+            } => {
+                let mut w = Writer::new();
+                w.str(client_id);
+                w.str(counterparty_client_id);
+                w.str(counterparty_connection_id);
+                w.into_bytes()
+            }
+            other => other.args(),
+        }
+    }
+
+    /// The canonical argument bytes.
     pub fn args(&self) -> Vec<u8> {
         let mut w = Writer::new();
         match self {
@@ -394,6 +447,37 @@ impl InteropCall {
                 }
                 w.bytes(proof);
             }
+            InteropCall::SendContractCall {
+                channel,
+                source_contract,
+                target_contract,
+                msg,
+                timeout_height,
+                timeout_timestamp_ms,
+            } => {
+                w.str(channel);
+                w.str(source_contract);
+                w.str(target_contract);
+                w.bytes(msg);
+                w.u64(*timeout_height);
+                w.u64(*timeout_timestamp_ms);
+            }
+            InteropCall::AllowContract { target } | InteropCall::DisallowContract { target } => {
+                w.str(target);
+            }
+            InteropCall::SendData {
+                channel,
+                key,
+                value,
+                timeout_height,
+                timeout_timestamp_ms,
+            } => {
+                w.str(channel);
+                w.bytes(key);
+                w.bytes(value);
+                w.u64(*timeout_height);
+                w.u64(*timeout_timestamp_ms);
+            }
         }
         w.into_bytes()
     }
@@ -544,6 +628,27 @@ impl InteropCall {
                         _ => return Err(CodecError::Invalid("value.present")),
                     },
                     proof: proof(&mut r)?,
+                },
+                "send_contract_call" => InteropCall::SendContractCall {
+                    channel: id(&mut r, "channel")?,
+                    source_contract: r.string(MAX_CONTRACT_NAME_LEN, "source_contract")?,
+                    target_contract: r.string(MAX_CONTRACT_NAME_LEN, "target_contract")?,
+                    msg: r.bytes(MAX_CONTRACT_MSG_LEN, "msg")?,
+                    timeout_height: r.u64("timeout_height")?,
+                    timeout_timestamp_ms: r.u64("timeout_timestamp_ms")?,
+                },
+                "allow_contract" => InteropCall::AllowContract {
+                    target: r.string(MAX_CONTRACT_NAME_LEN, "target")?,
+                },
+                "disallow_contract" => InteropCall::DisallowContract {
+                    target: r.string(MAX_CONTRACT_NAME_LEN, "target")?,
+                },
+                "send_data" => InteropCall::SendData {
+                    channel: id(&mut r, "channel")?,
+                    key: r.bytes(MAX_SIDE_KEY_LEN, "key")?,
+                    value: r.bytes(MAX_SIDE_VALUE_LEN, "value")?,
+                    timeout_height: r.u64("timeout_height")?,
+                    timeout_timestamp_ms: r.u64("timeout_timestamp_ms")?,
                 },
                 _ => return Err(CodecError::Invalid("method")),
             })

@@ -72,10 +72,31 @@ pub enum InteropEvent {
         present: bool,
         value_hash: [u8; 32],
     },
+    /// A contract call sent on `contract/{channel}` was settled (`outcome`: 0 success ack,
+    /// 1 error ack, 2 timeout) and the source contract's `interop_ack` entry point ran
+    /// (`delivered`), was not exported (`!delivered`, empty `error`) or failed (`error`; its
+    /// writes were dropped).
+    ContractAck {
+        channel: String,
+        sequence: u64,
+        contract: String,
+        outcome: u8,
+        delivered: bool,
+        error: String,
+    },
+    /// A side-chain data record arrived on `sidechain/{channel}` and was stored at
+    /// `interop/sidechain/{channel}/{sequence}` (`value_hash` = this chain's hash of the value).
+    SideData {
+        channel: String,
+        sequence: u64,
+        sender: meridian_types::Address,
+        key: Vec<u8>,
+        value_hash: [u8; 32],
+    },
 }
 
 /// Every kind, as [`InteropEvent::kind`] names it.
-pub const EVENT_KINDS: [&str; 12] = [
+pub const EVENT_KINDS: [&str; 14] = [
     "client_created",
     "client_updated",
     "client_frozen",
@@ -88,6 +109,8 @@ pub const EVENT_KINDS: [&str; 12] = [
     "acknowledge_packet",
     "timeout_packet",
     "state_proven",
+    "contract_ack",
+    "side_data",
 ];
 
 impl InteropEvent {
@@ -105,6 +128,8 @@ impl InteropEvent {
             InteropEvent::AcknowledgePacket { .. } => "acknowledge_packet",
             InteropEvent::TimeoutPacket { .. } => "timeout_packet",
             InteropEvent::StateProven { .. } => "state_proven",
+            InteropEvent::ContractAck { .. } => "contract_ack",
+            InteropEvent::SideData { .. } => "side_data",
         }
     }
 
@@ -171,6 +196,21 @@ impl InteropEvent {
                 height: r.u64("height")?,
                 key: r.bytes(meridian_interop::proof::MAX_PROOF_KEY_LEN, "key")?,
                 present: r.bool("present")?,
+                value_hash: r.array("value_hash")?,
+            },
+            "contract_ack" => InteropEvent::ContractAck {
+                channel: id(&mut r, "channel")?,
+                sequence: r.u64("sequence")?,
+                contract: r.string(crate::contract_call::MAX_CONTRACT_NAME_LEN, "contract")?,
+                outcome: r.u8("outcome")?,
+                delivered: r.bool("delivered")?,
+                error: r.string(meridian_interop::channel::MAX_ACK_LEN, "error")?,
+            },
+            "side_data" => InteropEvent::SideData {
+                channel: id(&mut r, "channel")?,
+                sequence: r.u64("sequence")?,
+                sender: meridian_types::Address::decode_from(&mut r)?,
+                key: r.bytes(crate::sidechain::MAX_KEY_LEN, "key")?,
                 value_hash: r.array("value_hash")?,
             },
             _ => return Err(CodecError::Invalid("event kind")),
@@ -292,6 +332,34 @@ impl Encode for InteropEvent {
                 w.bool(*present);
                 w.fixed(value_hash);
             }
+            InteropEvent::ContractAck {
+                channel,
+                sequence,
+                contract,
+                outcome,
+                delivered,
+                error,
+            } => {
+                w.str(channel);
+                w.u64(*sequence);
+                w.str(contract);
+                w.u8(*outcome);
+                w.bool(*delivered);
+                w.str(error);
+            }
+            InteropEvent::SideData {
+                channel,
+                sequence,
+                sender,
+                key,
+                value_hash,
+            } => {
+                w.str(channel);
+                w.u64(*sequence);
+                sender.encode_to(w);
+                w.bytes(key);
+                w.fixed(value_hash);
+            }
         }
     }
 }
@@ -379,6 +447,21 @@ mod tests {
                 key: b"notary/x".to_vec(),
                 present: true,
                 value_hash: [3; 32],
+            },
+            InteropEvent::ContractAck {
+                channel: "channel-1".into(),
+                sequence: 2,
+                contract: "counter".into(),
+                outcome: 1,
+                delivered: false,
+                error: "counter.unauthorized: no".into(),
+            },
+            InteropEvent::SideData {
+                channel: "channel-2".into(),
+                sequence: 3,
+                sender: meridian_types::Address([7; 20]),
+                key: b"k".to_vec(),
+                value_hash: [4; 32],
             },
         ];
         let kinds: Vec<_> = all.iter().map(InteropEvent::kind).collect();

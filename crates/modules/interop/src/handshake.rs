@@ -213,14 +213,24 @@ fn open_connection(ctx: &TxContext<'_>, id: &str) -> Result<ConnectionEnd, Modul
     Ok(c)
 }
 
-fn check_version(port: &str, version: &str) -> Result<(), ModuleError> {
-    if port == meridian_interop::transfer::PORT && version != meridian_interop::transfer::VERSION {
+/// Each application's channel version; `sidechain` channels are ordered only.
+fn check_version(port: &str, version: &str, ordering: Ordering) -> Result<(), ModuleError> {
+    let expected = match port {
+        meridian_interop::transfer::PORT => meridian_interop::transfer::VERSION,
+        crate::contract_call::PORT => crate::contract_call::VERSION,
+        crate::sidechain::PORT => crate::sidechain::VERSION,
+        _ => return Ok(()),
+    };
+    if version != expected {
         return Err(err(
             codes::BAD_ARGS,
-            format!(
-                "transfer channels use version {:?}",
-                meridian_interop::transfer::VERSION
-            ),
+            format!("{port} channels use version {expected:?}"),
+        ));
+    }
+    if port == crate::sidechain::PORT && ordering != Ordering::Ordered {
+        return Err(err(
+            codes::BAD_ARGS,
+            "sidechain channels must be ordered: side-chain data is delivered in order",
         ));
     }
     Ok(())
@@ -236,7 +246,7 @@ pub(crate) fn chan_open_init(
 ) -> Result<(), ModuleError> {
     bound_port(port)?;
     ids(&[("counterparty port", counterparty_port)])?;
-    check_version(port, version)?;
+    check_version(port, version, ordering)?;
     open_connection(ctx, connection_id)?;
     let id = store::next_id(ctx, "channel")?;
     store::write_u64(ctx, paths::next_sequence_send(port, &id), 1)?;
@@ -274,7 +284,7 @@ pub(crate) fn chan_open_try(ctx: &mut TxContext<'_>, t: ChanTry<'_>) -> Result<(
         ("counterparty port", t.counterparty_port),
         ("counterparty channel", t.counterparty_channel),
     ])?;
-    check_version(t.port, t.version)?;
+    check_version(t.port, t.version, t.ordering)?;
     let conn = open_connection(ctx, t.connection_id)?;
     let expected = ChannelEnd {
         state: ChannelState::Init,

@@ -19,11 +19,15 @@
 
 mod calls;
 mod clients;
+pub mod contract_call;
 pub mod events;
 mod handshake;
 mod packets;
+pub mod sidechain;
 mod store;
 mod transfer;
+
+use std::sync::Weak;
 
 use meridian_crypto::Suite;
 use meridian_execution::{Module, ModuleError, TxContext};
@@ -31,23 +35,43 @@ use meridian_interop::InteropError;
 
 pub use calls::InteropCall;
 pub use clients::proven_key;
+pub use contract_call::{CallOutcome, ContractPacket, ContractRuntime};
 pub use events::InteropEvent;
 pub use meridian_interop::paths::MODULE as NAME;
+pub use sidechain::SideData;
 pub use transfer::{escrow_address, module_address, voucher_trace};
 
 /// Ports with an application bound to them; packets to any other port are refused.
-pub const PORTS: &[&str] = &[meridian_interop::transfer::PORT];
+pub const PORTS: &[&str] = &[
+    meridian_interop::transfer::PORT,
+    contract_call::PORT,
+    sidechain::PORT,
+];
 
 /// The `interop` module of a chain of suite `suite` (its hash commits packets and names
 /// vouchers).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct InteropModule {
     suite: Suite,
+    /// The contract module, for cross-chain contract calls (§16). Weak: the contract module
+    /// holds this module (to send), so a strong handle both ways would never be freed.
+    contracts: Option<Weak<dyn ContractRuntime>>,
 }
 
 impl InteropModule {
+    /// Without contracts: packets to the `contract` port get an error acknowledgement.
     pub fn new(suite: Suite) -> Self {
-        Self { suite }
+        Self {
+            suite,
+            contracts: None,
+        }
+    }
+
+    /// With the contract runtime that runs targets of cross-chain calls and delivers
+    /// acknowledgements to their senders.
+    pub fn with_contracts(mut self, contracts: Weak<dyn ContractRuntime>) -> Self {
+        self.contracts = Some(contracts);
+        self
     }
 }
 
@@ -68,7 +92,7 @@ impl Module for InteropModule {
     ) -> Result<(), ModuleError> {
         let call = InteropCall::decode(method, args).map_err(module_err)?;
         if call.needs_approval() {
-            store::use_approval(ctx, method, args)?;
+            store::use_approval(ctx, method, &call.approval_bytes())?;
         }
         let s = self.suite;
         match call {
@@ -198,19 +222,19 @@ impl Module for InteropModule {
                 packet,
                 proof_height,
                 proof,
-            } => packets::recv(ctx, s, &packet, proof_height, &proof),
+            } => packets::recv(ctx, self, &packet, proof_height, &proof),
             InteropCall::Acknowledge {
                 packet,
                 ack,
                 proof_height,
                 proof,
-            } => packets::acknowledge(ctx, s, &packet, &ack, proof_height, &proof),
+            } => packets::acknowledge(ctx, self, &packet, &ack, proof_height, &proof),
             InteropCall::Timeout {
                 packet,
                 proof_height,
                 proof,
                 next_sequence_recv,
-            } => packets::timeout(ctx, s, &packet, proof_height, &proof, next_sequence_recv),
+            } => packets::timeout(ctx, self, &packet, proof_height, &proof, next_sequence_recv),
             InteropCall::Transfer {
                 channel,
                 symbol,
@@ -244,6 +268,45 @@ impl Module for InteropModule {
                 value,
                 proof,
             } => clients::prove_state(ctx, &client_id, height, &key, value.as_deref(), &proof),
+            InteropCall::SendContractCall {
+                channel,
+                source_contract,
+                target_contract,
+                msg,
+                timeout_height,
+                timeout_timestamp_ms,
+            } => contract_call::send(
+                ctx,
+                s,
+                contract_call::Send {
+                    channel,
+                    source_contract,
+                    target_contract,
+                    msg,
+                    timeout_height,
+                    timeout_timestamp_ms,
+                },
+            )
+            .map(|_| ()),
+            InteropCall::AllowContract { target } => contract_call::set_allowed(ctx, &target, true),
+            InteropCall::DisallowContract { target } => {
+                contract_call::set_allowed(ctx, &target, false)
+            }
+            InteropCall::SendData {
+                channel,
+                key,
+                value,
+                timeout_height,
+                timeout_timestamp_ms,
+            } => sidechain::send(
+                ctx,
+                s,
+                &channel,
+                key,
+                value,
+                timeout_height,
+                timeout_timestamp_ms,
+            ),
         }
     }
 }

@@ -11,7 +11,7 @@ use meridian_interop::{
 use crate::events::{emit, InteropEvent};
 use crate::module_err;
 use crate::store::{self, err, Claim};
-use crate::transfer;
+use crate::{contract_call, sidechain, transfer, InteropModule};
 
 fn open_channel(ctx: &TxContext<'_>, port: &str, channel: &str) -> Result<ChannelEnd, ModuleError> {
     let ch = store::channel(ctx, port, channel)?;
@@ -102,11 +102,12 @@ pub(crate) fn send(
 
 pub(crate) fn recv(
     ctx: &mut TxContext<'_>,
-    suite: Suite,
+    m: &InteropModule,
     packet: &Packet,
     proof_height: u64,
     proof: &[u8],
 ) -> Result<(), ModuleError> {
+    let suite = m.suite;
     packet.validate().map_err(module_err)?;
     if !crate::PORTS.contains(&packet.dest_port.as_str()) {
         return Err(err(
@@ -173,7 +174,7 @@ pub(crate) fn recv(
     let ack = {
         let sender = ctx.sender;
         let mut app = ctx.child(crate::NAME, sender);
-        match on_recv(&mut app, suite, packet) {
+        match on_recv(&mut app, m, packet) {
             Ok(result) => {
                 let outcome = app.into_outcome();
                 ctx.absorb(outcome)?;
@@ -236,12 +237,13 @@ fn settle(
 
 pub(crate) fn acknowledge(
     ctx: &mut TxContext<'_>,
-    suite: Suite,
+    m: &InteropModule,
     packet: &Packet,
     ack: &Acknowledgement,
     proof_height: u64,
     proof: &[u8],
 ) -> Result<(), ModuleError> {
+    let suite = m.suite;
     // A closed (ordered) channel still settles what is in flight, so refunds are never stuck.
     let (ch, client_id) = settle(ctx, suite, packet, true)?;
     let counterparty_suite = store::client(ctx, &client_id)?.suite;
@@ -264,7 +266,7 @@ pub(crate) fn acknowledge(
         }
         store::write_u64(ctx, key, next + 1)?;
     }
-    on_ack(ctx, suite, packet, ack)?;
+    on_ack(ctx, m, packet, ack)?;
     emit(
         ctx,
         InteropEvent::AcknowledgePacket {
@@ -278,12 +280,13 @@ pub(crate) fn acknowledge(
 
 pub(crate) fn timeout(
     ctx: &mut TxContext<'_>,
-    suite: Suite,
+    m: &InteropModule,
     packet: &Packet,
     proof_height: u64,
     proof: &[u8],
     next_sequence_recv: u64,
 ) -> Result<(), ModuleError> {
+    let suite = m.suite;
     let (mut ch, client_id) = settle(ctx, suite, packet, true)?;
     let (_, cs) = match ch.ordering {
         Ordering::Ordered => {
@@ -330,7 +333,7 @@ pub(crate) fn timeout(
         ch.state = ChannelState::Closed;
         crate::handshake::save_channel(ctx, &packet.source_port, &packet.source_channel, &ch)?;
     }
-    on_timeout(ctx, suite, packet)?;
+    on_timeout(ctx, m, packet)?;
     emit(
         ctx,
         InteropEvent::TimeoutPacket {
@@ -341,9 +344,15 @@ pub(crate) fn timeout(
     )
 }
 
-fn on_recv(ctx: &mut TxContext<'_>, suite: Suite, packet: &Packet) -> Result<Vec<u8>, ModuleError> {
+fn on_recv(
+    ctx: &mut TxContext<'_>,
+    m: &InteropModule,
+    packet: &Packet,
+) -> Result<Vec<u8>, ModuleError> {
     match packet.dest_port.as_str() {
-        meridian_interop::transfer::PORT => transfer::on_recv(ctx, suite, packet),
+        meridian_interop::transfer::PORT => transfer::on_recv(ctx, m.suite, packet),
+        contract_call::PORT => contract_call::on_recv(ctx, m, packet),
+        sidechain::PORT => sidechain::on_recv(ctx, packet),
         other => Err(err(
             codes::PORT_NOT_ALLOWED,
             format!("no application on port {other}"),
@@ -353,7 +362,7 @@ fn on_recv(ctx: &mut TxContext<'_>, suite: Suite, packet: &Packet) -> Result<Vec
 
 fn on_ack(
     ctx: &mut TxContext<'_>,
-    suite: Suite,
+    m: &InteropModule,
     packet: &Packet,
     ack: &Acknowledgement,
 ) -> Result<(), ModuleError> {
@@ -362,9 +371,12 @@ fn on_ack(
             if ack.is_success() {
                 Ok(())
             } else {
-                transfer::refund(ctx, suite, packet)
+                transfer::refund(ctx, m.suite, packet)
             }
         }
+        contract_call::PORT => contract_call::on_ack(ctx, m, packet, ack),
+        // The main chain keeps what it received; nothing to undo on the side chain.
+        sidechain::PORT => Ok(()),
         other => Err(err(
             codes::PORT_NOT_ALLOWED,
             format!("no application on port {other}"),
@@ -372,9 +384,16 @@ fn on_ack(
     }
 }
 
-fn on_timeout(ctx: &mut TxContext<'_>, suite: Suite, packet: &Packet) -> Result<(), ModuleError> {
+fn on_timeout(
+    ctx: &mut TxContext<'_>,
+    m: &InteropModule,
+    packet: &Packet,
+) -> Result<(), ModuleError> {
     match packet.source_port.as_str() {
-        meridian_interop::transfer::PORT => transfer::refund(ctx, suite, packet),
+        meridian_interop::transfer::PORT => transfer::refund(ctx, m.suite, packet),
+        contract_call::PORT => contract_call::on_timeout(ctx, m, packet),
+        // The ordered channel closed (§8.3); the record was never delivered.
+        sidechain::PORT => Ok(()),
         other => Err(err(
             codes::PORT_NOT_ALLOWED,
             format!("no application on port {other}"),

@@ -23,7 +23,7 @@ use crate::module_err;
 use crate::packets;
 use crate::store::{self, err};
 
-const MODULE_ACCOUNT_SEED: &[u8] = meridian_bank::VOUCHER_ISSUER_SEED;
+pub(crate) const MODULE_ACCOUNT_SEED: &[u8] = meridian_bank::VOUCHER_ISSUER_SEED;
 
 fn escrow_seed(port: &str, channel: &str) -> Vec<u8> {
     format!("meridian/interop/escrow/{port}/{channel}").into_bytes()

@@ -1,5 +1,6 @@
 //! Two regional chains in one process: each with real JMT state (`meridian_storage`), the real
-//! executor and modules (bank, interop), headers signed by its validator keys with real
+//! executor and modules (bank, contract with the wasm VM, interop — wired together as the
+//! node wires them), headers signed by its validator keys with real
 //! finalization certificates. Only consensus is replaced (every validator signs every block);
 //! the relaying is done by the test, as an untrusted relayer would: it copies headers, proofs
 //! and packets, and the chains verify everything.
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use meridian_bank::{balance_key, Bank, BankCall};
 use meridian_crypto::finality::testing::sign_finalization;
 use meridian_crypto::{PrivateKey, Suite};
-use meridian_execution::{BlockEnv, ExecMode, Executor, StateRead, TxAuthenticator};
+use meridian_execution::{BlockEnv, ExecMode, Executor, Module, StateRead, TxAuthenticator};
 use meridian_interop::{HeaderUpdate, Packet, SignedHeader, ValidatorSetProof};
 use meridian_interop_module::{InteropCall, InteropEvent, InteropModule};
 use meridian_storage::{BlockCommit, HashKind, Store};
@@ -61,6 +62,35 @@ pub struct Region {
     nonces: BTreeMap<Vec<u8>, u64>,
     /// Genesis lists organisations: gated interop calls need a governance approval.
     pub governed: bool,
+    /// The contract module (also serves queries).
+    pub contracts: Arc<meridian_contract::ContractModule>,
+}
+
+/// The modules of a region, wired as the node wires them (crates/node/src/ledger.rs): the
+/// contract module sends through the interop module, which runs contracts through a weak
+/// handle on the contract module.
+fn modules(suite: Suite) -> (Executor, Arc<meridian_contract::ContractModule>) {
+    let bank: Arc<dyn Module> = Arc::new(Bank);
+    let mut interop: Option<Arc<dyn Module>> = None;
+    let contracts = Arc::new_cyclic(
+        |weak: &std::sync::Weak<meridian_contract::ContractModule>| {
+            let runtime: std::sync::Weak<dyn meridian_interop_module::ContractRuntime> =
+                weak.clone();
+            let module: Arc<dyn Module> =
+                Arc::new(InteropModule::new(suite).with_contracts(runtime));
+            interop = Some(module.clone());
+            meridian_contract::ContractModule::new(
+                Arc::new(meridian_vm::Vm::new(meridian_vm::VmLimits::default())),
+                suite,
+                meridian_contract::Natives {
+                    bank: bank.clone(),
+                    interop: Some(module),
+                },
+            )
+        },
+    );
+    let exec = Executor::new(vec![bank, contracts.clone(), interop.expect("interop")]);
+    (exec, contracts)
 }
 
 pub fn user(i: u8) -> Vec<u8> {
@@ -125,7 +155,7 @@ impl Region {
                 state,
             })
             .unwrap();
-        let exec = Executor::new(vec![Arc::new(Bank), Arc::new(InteropModule::new(suite))]);
+        let (exec, contracts) = modules(suite);
         Self {
             chain_id,
             suite,
@@ -141,6 +171,7 @@ impl Region {
             time_ms: T0,
             nonces: BTreeMap::new(),
             governed,
+            contracts,
         }
     }
 
@@ -186,7 +217,7 @@ impl Region {
     /// The key a passed `identity` proposal `ApproveCall` writes for `call` on this chain
     /// (module `interop`, the call's method, the suite hash of its canonical arguments).
     pub fn approval_key(&self, call: &InteropCall) -> Vec<u8> {
-        let args_hash = self.hash().hash(&call.args());
+        let args_hash = self.hash().hash(&call.approval_bytes());
         meridian_identity_module::approved_call_key("interop", call.method(), &args_hash)
     }
 
@@ -321,6 +352,60 @@ impl Region {
 
     pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.store.get_latest(key).unwrap()
+    }
+
+    /// Uploads `code` (in parts) and deploys it as `name` with instantiate message `init`.
+    pub fn deploy(&mut self, who: &[u8], name: &str, code: &[u8], init: &str) {
+        use meridian_contract::{ContractCall, MAX_PART_LEN};
+        let code_hash = self.hash().hash(code);
+        for (i, chunk) in code.chunks(MAX_PART_LEN).enumerate() {
+            self.ok(
+                who,
+                ContractCall::Upload {
+                    code_hash,
+                    total: code.len() as u32,
+                    offset: (i * MAX_PART_LEN) as u32,
+                    bytes: chunk.to_vec(),
+                }
+                .into_call(),
+            );
+        }
+        self.ok(
+            who,
+            ContractCall::Deploy {
+                name: name.into(),
+                code_hash,
+                msg: init.as_bytes().to_vec(),
+                fuel: 50_000_000,
+                allow_reentry: false,
+            }
+            .into_call(),
+        );
+    }
+
+    /// The `contract.call` of `name` with JSON `msg`.
+    pub fn contract_call(name: &str, msg: &str) -> Call {
+        meridian_contract::ContractCall::Call {
+            name: name.into(),
+            msg: msg.as_bytes().to_vec(),
+            fuel: 500_000_000,
+        }
+        .into_call()
+    }
+
+    /// Runs contract `name`'s query with JSON `msg` on the latest state.
+    pub fn query(&self, name: &str, msg: &str) -> serde_json::Value {
+        let out = self.contracts.query(
+            &Snapshot(&self.store),
+            &self.hash(),
+            &self.chain_id,
+            self.height(),
+            self.time_ms,
+            name,
+            msg.as_bytes(),
+            100_000_000,
+        );
+        serde_json::from_slice(&out.result.expect("query")).unwrap()
     }
 
     pub fn balance(&self, symbol: &str, who: &Address) -> u128 {
@@ -496,70 +581,80 @@ impl Link {
             }
             .into_call(),
         );
-        // Channel.
-        let version = meridian_interop::transfer::VERSION.to_string();
+        let mut link = Link { a, b };
+        link.open_channel("transfer", meridian_interop::transfer::VERSION, ordering);
+        link
+    }
+
+    /// Opens one more channel on `port` over `connection-0` (A initiates); returns the
+    /// channel ids on A and B.
+    pub fn open_channel(
+        &mut self,
+        port: &str,
+        version: &str,
+        ordering: meridian_interop::Ordering,
+    ) -> (String, String) {
+        let (a, b) = (&mut self.a, &mut self.b);
+        let r = user(RELAYER);
+        let next = |region: &Region| {
+            let raw = region.get(&meridian_interop::paths::next_id("channel"));
+            let n = raw.map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+            format!("channel-{n}")
+        };
+        let (ca, cb) = (next(a), next(b));
         a.ok(
             &r,
             InteropCall::ChanOpenInit {
-                port: "transfer".into(),
+                port: port.into(),
                 connection_id: "connection-0".into(),
-                counterparty_port: "transfer".into(),
+                counterparty_port: port.into(),
                 ordering,
-                version: version.clone(),
+                version: version.into(),
             }
             .into_call(),
         );
-        let h = update_client(&a, &mut b, "client-0");
-        let (_, proof) = a.prove(
-            &meridian_interop::paths::channel("transfer", "channel-0"),
-            h,
-        );
+        let h = update_client(a, b, "client-0");
+        let (_, proof) = a.prove(&meridian_interop::paths::channel(port, &ca), h);
         b.ok(
             &r,
             InteropCall::ChanOpenTry {
-                port: "transfer".into(),
+                port: port.into(),
                 connection_id: "connection-0".into(),
-                counterparty_port: "transfer".into(),
-                counterparty_channel: "channel-0".into(),
+                counterparty_port: port.into(),
+                counterparty_channel: ca.clone(),
                 ordering,
-                version,
+                version: version.into(),
                 proof_height: h,
                 proof,
             }
             .into_call(),
         );
-        let h = update_client(&b, &mut a, "client-0");
-        let (_, proof) = b.prove(
-            &meridian_interop::paths::channel("transfer", "channel-0"),
-            h,
-        );
+        let h = update_client(b, a, "client-0");
+        let (_, proof) = b.prove(&meridian_interop::paths::channel(port, &cb), h);
         a.ok(
             &r,
             InteropCall::ChanOpenAck {
-                port: "transfer".into(),
-                channel: "channel-0".into(),
-                counterparty_channel: "channel-0".into(),
+                port: port.into(),
+                channel: ca.clone(),
+                counterparty_channel: cb.clone(),
                 proof_height: h,
                 proof,
             }
             .into_call(),
         );
-        let h = update_client(&a, &mut b, "client-0");
-        let (_, proof) = a.prove(
-            &meridian_interop::paths::channel("transfer", "channel-0"),
-            h,
-        );
+        let h = update_client(a, b, "client-0");
+        let (_, proof) = a.prove(&meridian_interop::paths::channel(port, &ca), h);
         b.ok(
             &r,
             InteropCall::ChanOpenConfirm {
-                port: "transfer".into(),
-                channel: "channel-0".into(),
+                port: port.into(),
+                channel: cb.clone(),
                 proof_height: h,
                 proof,
             }
             .into_call(),
         );
-        Link { a, b }
+        (ca, cb)
     }
 }
 
