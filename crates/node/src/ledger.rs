@@ -140,6 +140,64 @@ struct PreparedRead<'a> {
     error: FirstError,
 }
 
+/// Most fuel the contract work of one proposed block may declare. Block limits count
+/// transactions and bytes; a block of thousands of contract calls can take longer to execute
+/// than a consensus view lasts, so every proposal and vote times out and the chain stops
+/// (measured: `meridian bench --workload counter --rate 1000` stalled the devnet at 10,000-call
+/// blocks). An honest proposer therefore also caps the declared fuel and the number of
+/// contract transactions. (Not yet a validity rule: see the issue-5 note.)
+const PROPOSER_BLOCK_FUEL: u64 = 5_000_000_000;
+/// Most transactions with contract work in one proposed block (see [`PROPOSER_BLOCK_FUEL`]).
+const PROPOSER_BLOCK_CONTRACT_TXS: usize = 1_000;
+/// What an upload part (the last one compiles the module) or an interop delivery (which may run
+/// a contract) counts against [`PROPOSER_BLOCK_FUEL`].
+const UPLOAD_FUEL: u64 = 10_000_000;
+const INTEROP_DELIVERY_FUEL: u64 = 100_000_000;
+
+/// The fuel a transaction declares for contract execution (0 for native-only work).
+fn declared_fuel(tx: &SignedTx) -> u64 {
+    let call = &tx.body.call;
+    match call.module.as_str() {
+        meridian_contract::NAME => {
+            match meridian_contract::ContractCall::decode(&call.method, &call.args) {
+                Ok(meridian_contract::ContractCall::Upload { .. }) => UPLOAD_FUEL,
+                Ok(
+                    meridian_contract::ContractCall::Deploy { fuel, .. }
+                    | meridian_contract::ContractCall::Call { fuel, .. }
+                    | meridian_contract::ContractCall::Upgrade { fuel, .. },
+                ) => fuel,
+                Err(_) => 0,
+            }
+        }
+        meridian_interop_module::NAME
+            if matches!(
+                call.method.as_str(),
+                "recv_packet" | "acknowledge" | "timeout"
+            ) =>
+        {
+            INTEROP_DELIVERY_FUEL
+        }
+        _ => 0,
+    }
+}
+
+/// How many of `txs` (in order) fit the proposer's execution budget; at least one, so a single
+/// expensive transaction is never stuck.
+pub(crate) fn within_execution_budget(txs: &[SignedTx]) -> usize {
+    let (mut fuel, mut heavy) = (0u64, 0usize);
+    for (i, tx) in txs.iter().enumerate() {
+        let f = declared_fuel(tx);
+        if f > 0 {
+            fuel = fuel.saturating_add(f);
+            heavy += 1;
+            if i > 0 && (fuel > PROPOSER_BLOCK_FUEL || heavy > PROPOSER_BLOCK_CONTRACT_TXS) {
+                return i;
+            }
+        }
+    }
+    txs.len()
+}
+
 /// The first storage error a [`PreparedRead`] met; shared by parallel execution's threads.
 #[derive(Default)]
 struct FirstError(Mutex<Option<StorageError>>);
@@ -758,15 +816,18 @@ impl Ledger {
         now_ms: u64,
     ) -> Result<Block, LedgerError> {
         let (parent, state) = self.parent_state(parent_hash)?;
+        // On the committed tip, read exactly the parent's version: a later block may be
+        // committed while this one executes, and "latest" would then include it.
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
-            version: None,
+            version: state.is_none().then_some(parent.height),
             error: FirstError::default(),
         };
         let (max_txs, max_bytes) = self.limits_on(&read);
-        let candidates =
+        let mut candidates =
             lock(&self.pool).select(max_txs, max_bytes, |a| Executor::next_nonce(&read, a));
+        candidates.truncate(within_execution_budget(&candidates));
         let env = BlockEnv {
             chain_id: self.chain_id.clone(),
             height: parent.height + 1,
@@ -857,10 +918,12 @@ impl Ledger {
         if h.timestamp_ms < parent.timestamp_ms {
             return invalid("timestamp before parent".into());
         }
+        // On the committed tip, read exactly the parent's version: a later block may be
+        // committed while this one executes, and "latest" would then include it.
         let read = PreparedRead {
             state: state.as_ref(),
             store: &self.store,
-            version: None,
+            version: state.is_none().then_some(parent.height),
             error: FirstError::default(),
         };
         // The chain's limit as of the parent (a parameter change applies from the next block).
@@ -1038,5 +1101,58 @@ mod ordered_prefix_tests {
             meridian_storage::ORDERED_PREFIXES,
             meridian_execution::ORDERED_PREFIXES
         );
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use meridian_types::{ChainId, TxBody};
+
+    fn tx(call: meridian_types::Call) -> SignedTx {
+        SignedTx {
+            body: TxBody {
+                chain_id: ChainId::new("budget").unwrap(),
+                sender: vec![1; 33],
+                nonce: 0,
+                expiry_height: 1,
+                call,
+            },
+            signature: Vec::new(),
+        }
+    }
+
+    fn contract(fuel: u64) -> SignedTx {
+        tx(meridian_contract::ContractCall::Call {
+            name: "counter".into(),
+            msg: b"{}".to_vec(),
+            fuel,
+        }
+        .into_call())
+    }
+
+    /// A proposer never packs more declared contract fuel, or more contract transactions, than
+    /// a block can execute within a consensus view; native transactions are not limited here.
+    #[test]
+    fn proposals_are_capped_by_declared_contract_work() {
+        let heavy: Vec<_> = (0..10).map(|_| contract(1_000_000_000)).collect();
+        assert_eq!(within_execution_budget(&heavy), 5);
+        let cheap: Vec<_> = (0..3_000).map(|_| contract(75_000)).collect();
+        assert_eq!(within_execution_budget(&cheap), PROPOSER_BLOCK_CONTRACT_TXS);
+        // One transaction over the whole budget still goes alone.
+        assert_eq!(within_execution_budget(&[contract(u64::MAX)]), 1);
+        let native: Vec<_> = (0..5_000)
+            .map(|_| {
+                tx(meridian_types::Call {
+                    module: "bank".into(),
+                    method: "transfer".into(),
+                    args: Vec::new(),
+                })
+            })
+            .collect();
+        assert_eq!(within_execution_budget(&native), 5_000);
+        let mut mixed = native[..10].to_vec();
+        mixed.extend(heavy.iter().cloned());
+        assert_eq!(within_execution_budget(&mixed), 15);
     }
 }
