@@ -32,7 +32,7 @@ pub struct DevnetArgs {
     pub chain_id: String,
     /// `2`: two regional chains (under <data-dir>/region-a and region-b; the second one's
     /// ports are the first's + 100) and a relayer between them, with light clients, a
-    /// connection and a transfer channel opened on first run.
+    /// connection and transfer, contract and sidechain channels opened on first run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=2))]
     pub regions: u16,
     /// Delete the data dir first and start a new chain.
@@ -203,14 +203,17 @@ fn prepare(args: &DevnetArgs, region: &Region) -> Result<Vec<PathBuf>> {
 
 /// The relayer of a two-region devnet: config written once, then `meridian relayer` as a child
 /// process with in-memory keys (the regions have no organisations, so any account relays).
-/// On first run it opens the clients, connection and transfer channel (`--open`).
+/// On first run it opens the clients, a connection, and transfer, contract and sidechain
+/// channels (`--open`).
 fn spawn_relayer(data_dir: &Path, a: &(String, String), b: &(String, String)) -> Result<Child> {
     let config = data_dir.join("relayer.toml");
     if !config.exists() {
         let text = format!(
             "# The devnet's relayer (meridian relayer --config {cfg} --ephemeral-keys)\n\
              state_file = \"relayer-state.json\"\npoll_ms = 300\n\n\
-             [a]\nname = \"{an}\"\nnode = \"{au}\"\n\n[b]\nname = \"{bn}\"\nnode = \"{bu}\"\n",
+             [a]\nname = \"{an}\"\nnode = \"{au}\"\n\n[b]\nname = \"{bn}\"\nnode = \"{bu}\"\n\n\
+             # cross-chain contract calls (unordered) and side-chain data (ordered)\n\
+             [[channels]]\nport = \"contract\"\n\n[[channels]]\nport = \"sidechain\"\n",
             cfg = config.display(),
             an = a.0,
             au = a.1,
@@ -220,7 +223,6 @@ fn spawn_relayer(data_dir: &Path, a: &(String, String), b: &(String, String)) ->
         std::fs::write(&config, text)
             .with_context(|| format!("cannot write {}", config.display()))?;
     }
-    let opened = data_dir.join("relayer-state.path.json").exists();
     let exe = std::env::current_exe().context("cannot find the meridian executable")?;
     let log_path = data_dir.join("relayer.log");
     let log = std::fs::OpenOptions::new()
@@ -232,15 +234,38 @@ fn spawn_relayer(data_dir: &Path, a: &(String, String), b: &(String, String)) ->
     cmd.arg("relayer")
         .arg("--config")
         .arg(&config)
-        .arg("--ephemeral-keys");
-    if !opened {
-        cmd.arg("--open");
-    }
+        .arg("--ephemeral-keys")
+        // Opens whatever is not open yet (on the first run: everything); else a no-op.
+        .arg("--open");
     cmd.stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
         .context("cannot start the relayer")
+}
+
+/// The channels in the relayer's path file, as `port channel-x <-> channel-y, …`.
+fn opened_channels(path_file: &Path) -> String {
+    let Ok(v) = std::fs::read_to_string(path_file)
+        .map_err(|_| ())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|_| ()))
+    else {
+        return "the opened channels".into();
+    };
+    let mut out = vec![format!(
+        "transfer {} <-> {}",
+        v["a_channel"].as_str().unwrap_or("?"),
+        v["b_channel"].as_str().unwrap_or("?")
+    )];
+    for c in v["channels"].as_array().into_iter().flatten() {
+        out.push(format!(
+            "{} {} <-> {}",
+            c["port"].as_str().unwrap_or("?"),
+            c["a_channel"].as_str().unwrap_or("?"),
+            c["b_channel"].as_str().unwrap_or("?")
+        ));
+    }
+    out.join(", ")
 }
 
 pub fn run(args: &DevnetArgs) -> Result<()> {
@@ -343,9 +368,13 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
                 );
             } else {
                 println!(
-                    "ready: {} ({}) and {} ({}), {} validators each, transfer channel \
-                     channel-0 <-> channel-0 relayed",
-                    entry[0].0, entry[0].1, entry[1].0, entry[1].1, args.validators
+                    "ready: {} ({}) and {} ({}), {} validators each, relaying {}",
+                    entry[0].0,
+                    entry[0].1,
+                    entry[1].0,
+                    entry[1].1,
+                    args.validators,
+                    opened_channels(&path_file)
                 );
             }
             ready = true;

@@ -19,6 +19,11 @@
 //! key_file = "relayer-b.key"
 //! client_id = "client-0"
 //! channel = "channel-0"
+//!
+//! [[channels]]                        # more channels on the same path (any number)
+//! port = "contract"                   # contract | sidechain (ordered) | transfer
+//! a_channel = "channel-1"             # empty: opened by --open over the path's connection
+//! b_channel = "channel-1"
 //! ```
 //!
 //! The key passphrase comes from `--passphrase-file`, else `$MERIDIAN_PASSPHRASE`. The relayer
@@ -33,7 +38,9 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use meridian_client::{Client, KeyFile, TrustAnchor, Wallet};
-use meridian_relayer::{open_transfer_path, Endpoint, Relayer};
+use meridian_relayer::{
+    create_clients, open_channel, open_connection, ChannelPair, Endpoint, Relayer,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Args, Debug)]
@@ -44,9 +51,10 @@ pub struct RelayerArgs {
     /// Read the key passphrase from this file (first line); otherwise $MERIDIAN_PASSPHRASE.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
-    /// First create clients (where `client_id` is empty), a connection and an unordered
-    /// transfer channel between the two chains; the identifiers go to the state file's
-    /// `path` section (chains without organisations, or with the approvals already voted).
+    /// First open what is missing: clients (where `client_id` is empty), a connection, an
+    /// unordered transfer channel and each `[[channels]]` entry without ids; the identifiers
+    /// go to `<state_file>.path.json` (chains without organisations, or with the approvals
+    /// already voted). With everything open it does nothing.
     #[arg(long)]
     pub open: bool,
     /// Run one relay pass and exit (for scripts and tests).
@@ -85,6 +93,49 @@ fn default_batch() -> usize {
     100
 }
 
+/// A further channel to relay (besides the transfer channel of `[a]`/`[b]`).
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// `contract`, `sidechain` or `transfer` (the same port on both chains).
+    pub port: String,
+    /// `ordered` or `unordered` for channels --open creates (default: ordered for
+    /// `sidechain`, which only allows ordered channels; unordered otherwise).
+    #[serde(default)]
+    pub ordering: Option<String>,
+    #[serde(default)]
+    pub a_channel: String,
+    #[serde(default)]
+    pub b_channel: String,
+}
+
+impl ChannelConfig {
+    fn ordering(&self) -> Result<meridian_interop::Ordering> {
+        match self.ordering.as_deref() {
+            None if self.port == meridian_interop_module::sidechain::PORT => {
+                Ok(meridian_interop::Ordering::Ordered)
+            }
+            None | Some("unordered") => Ok(meridian_interop::Ordering::Unordered),
+            Some("ordered") => Ok(meridian_interop::Ordering::Ordered),
+            Some(other) => bail!(
+                "channels: ordering {other:?} of port {} must be ordered or unordered",
+                self.port
+            ),
+        }
+    }
+
+    fn version(&self) -> Result<&'static str> {
+        Ok(match self.port.as_str() {
+            meridian_interop::transfer::PORT => meridian_interop::transfer::VERSION,
+            meridian_interop_module::contract_call::PORT => {
+                meridian_interop_module::contract_call::VERSION
+            }
+            meridian_interop_module::sidechain::PORT => meridian_interop_module::sidechain::VERSION,
+            other => bail!("channels: unknown port {other:?} (transfer, contract or sidechain)"),
+        })
+    }
+}
+
 #[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RelayerConfig {
@@ -99,6 +150,8 @@ pub struct RelayerConfig {
     pub batch: usize,
     pub a: EndConfig,
     pub b: EndConfig,
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
 }
 
 impl RelayerConfig {
@@ -113,6 +166,11 @@ impl RelayerConfig {
         if c.poll_ms == 0 || c.batch == 0 {
             bail!("{}: poll_ms and batch must be at least 1", path.display());
         }
+        for ch in &c.channels {
+            ch.ordering()
+                .and_then(|_| ch.version())
+                .with_context(|| path.display().to_string())?;
+        }
         Ok(c)
     }
 }
@@ -122,8 +180,16 @@ impl RelayerConfig {
 struct PathIds {
     a_client: String,
     b_client: String,
+    /// The transfer channel.
     a_channel: String,
     b_channel: String,
+    #[serde(default)]
+    a_connection: String,
+    #[serde(default)]
+    b_connection: String,
+    /// Channels of `[[channels]]` entries.
+    #[serde(default)]
+    channels: Vec<ChannelPair>,
 }
 
 fn path_file(state_file: &Path) -> PathBuf {
@@ -185,35 +251,165 @@ fn endpoint(base: &Path, c: &EndConfig, keys: &Keys<'_>) -> Result<Endpoint> {
         client,
         wallet: Some(wallet),
         client_id: c.client_id.clone(),
-        port: meridian_interop::transfer::PORT.to_string(),
-        channel: c.channel.clone(),
     })
 }
 
-/// Builds the relayer described by `config` (ids from the config, else from `--open`'s file).
-pub fn build(config_path: &Path, keys: &Keys<'_>) -> Result<(Relayer, RelayerConfig)> {
+/// A channel the config asks for, with the ids known so far (empty: not opened yet).
+struct Wanted {
+    config: ChannelConfig,
+    pair: ChannelPair,
+}
+
+/// The two ends and the channels described by `config` (ids from the config, else from
+/// `--open`'s path file).
+struct Setup {
+    cfg: RelayerConfig,
+    a: Endpoint,
+    b: Endpoint,
+    ids: PathIds,
+    wanted: Vec<Wanted>,
+    state_file: PathBuf,
+}
+
+fn setup(config_path: &Path, keys: &Keys<'_>) -> Result<Setup> {
     let cfg = RelayerConfig::load(config_path)?;
     let base = config_path.parent().unwrap_or(Path::new("."));
     let mut a = endpoint(base, &cfg.a, keys)?;
     let mut b = endpoint(base, &cfg.b, keys)?;
     let state_file = base.join(&cfg.state_file);
-    if let Ok(text) = std::fs::read_to_string(path_file(&state_file)) {
-        let ids: PathIds = serde_json::from_str(&text).context("relayer path file")?;
-        for (end, client, channel) in [
-            (&mut a, ids.a_client, ids.a_channel),
-            (&mut b, ids.b_client, ids.b_channel),
-        ] {
-            if end.client_id.is_empty() {
-                end.client_id = client;
-            }
-            if end.channel.is_empty() {
-                end.channel = channel;
-            }
+    let ids: PathIds = match std::fs::read_to_string(path_file(&state_file)) {
+        Ok(text) => serde_json::from_str(&text).context("relayer path file")?,
+        Err(_) => PathIds::default(),
+    };
+    for (end, client) in [(&mut a, &ids.a_client), (&mut b, &ids.b_client)] {
+        if end.client_id.is_empty() {
+            end.client_id = client.clone();
         }
     }
-    let mut r = Relayer::new(a, b, Some(state_file))?;
-    r.batch = cfg.batch;
-    Ok((r, cfg))
+    let or = |configured: &str, opened: &str| {
+        if configured.is_empty() {
+            opened.to_string()
+        } else {
+            configured.to_string()
+        }
+    };
+    let transfer = ChannelConfig {
+        port: meridian_interop::transfer::PORT.to_string(),
+        ordering: None,
+        a_channel: cfg.a.channel.clone(),
+        b_channel: cfg.b.channel.clone(),
+    };
+    let mut wanted = vec![Wanted {
+        pair: ChannelPair {
+            port: transfer.port.clone(),
+            a_channel: or(&cfg.a.channel, &ids.a_channel),
+            b_channel: or(&cfg.b.channel, &ids.b_channel),
+        },
+        config: transfer,
+    }];
+    let mut opened_extra = ids.channels.iter();
+    for c in &cfg.channels {
+        let opened = if c.a_channel.is_empty() || c.b_channel.is_empty() {
+            // Entries without ids take the opened channels of their port, in config order.
+            opened_extra.find(|p| p.port == c.port)
+        } else {
+            None
+        };
+        wanted.push(Wanted {
+            pair: ChannelPair {
+                port: c.port.clone(),
+                a_channel: or(&c.a_channel, opened.map_or("", |p| &p.a_channel)),
+                b_channel: or(&c.b_channel, opened.map_or("", |p| &p.b_channel)),
+            },
+            config: c.clone(),
+        });
+    }
+    Ok(Setup {
+        cfg,
+        a,
+        b,
+        ids,
+        wanted,
+        state_file,
+    })
+}
+
+impl Setup {
+    /// `--open`: creates what is missing and records every id in the path file.
+    fn open(&mut self) -> Result<()> {
+        let trusting_ms = self.cfg.trusting_period_hours * 3_600_000;
+        create_clients(&mut self.a, &mut self.b, trusting_ms)?;
+        self.ids.a_client = self.a.client_id.clone();
+        self.ids.b_client = self.b.client_id.clone();
+        let missing = self
+            .wanted
+            .iter()
+            .any(|w| w.pair.a_channel.is_empty() || w.pair.b_channel.is_empty());
+        if missing && (self.ids.a_connection.is_empty() || self.ids.b_connection.is_empty()) {
+            let (ac, bc) = open_connection(&mut self.a, &mut self.b)?;
+            println!(
+                "opened: connection {} {ac} <-> {} {bc}",
+                self.a.name, self.b.name
+            );
+            self.ids.a_connection = ac;
+            self.ids.b_connection = bc;
+        }
+        for (i, w) in self.wanted.iter_mut().enumerate() {
+            if !w.pair.a_channel.is_empty() && !w.pair.b_channel.is_empty() {
+                continue;
+            }
+            let (ac, bc) = open_channel(
+                &mut self.a,
+                &mut self.b,
+                (&self.ids.a_connection, &self.ids.b_connection),
+                &w.config.port,
+                w.config.ordering()?,
+                w.config.version()?,
+            )?;
+            println!(
+                "opened: {} {}/{ac} <-> {} {}/{bc}",
+                self.a.name, w.config.port, self.b.name, w.config.port
+            );
+            w.pair.a_channel = ac;
+            w.pair.b_channel = bc;
+            if i == 0 {
+                self.ids.a_channel = w.pair.a_channel.clone();
+                self.ids.b_channel = w.pair.b_channel.clone();
+            } else {
+                self.ids.channels.push(w.pair.clone());
+            }
+        }
+        let file = path_file(&self.state_file);
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&self.ids)?)?;
+        std::fs::rename(&tmp, &file)?;
+        Ok(())
+    }
+
+    fn into_relayer(self) -> Result<(Relayer, RelayerConfig)> {
+        for end in [&self.a, &self.b] {
+            if end.client_id.is_empty() {
+                bail!(
+                    "{}: client_id is needed (set it in the config, or run with --open)",
+                    end.name
+                );
+            }
+        }
+        let mut channels = Vec::new();
+        for w in self.wanted {
+            if w.pair.a_channel.is_empty() || w.pair.b_channel.is_empty() {
+                bail!(
+                    "{} channel: a_channel and b_channel are needed (set them in the config, \
+                     or run with --open)",
+                    w.pair.port
+                );
+            }
+            channels.push(w.pair);
+        }
+        let mut r = Relayer::new(self.a, self.b, channels, Some(self.state_file))?;
+        r.batch = self.cfg.batch;
+        Ok((r, self.cfg))
+    }
 }
 
 fn serve_metrics(addr: SocketAddr, relayer_metrics: Arc<meridian_relayer::Metrics>) -> Result<()> {
@@ -246,43 +442,11 @@ pub fn run(args: &RelayerArgs) -> Result<()> {
         pass = passphrase(args.passphrase_file.as_deref())?;
         Keys::Files(&pass)
     };
-    let (mut relayer, cfg) = build(&args.config, &keys)?;
-    let base = args.config.parent().unwrap_or(Path::new("."));
-    let state_file = base.join(&cfg.state_file);
+    let mut setup = setup(&args.config, &keys)?;
     if args.open {
-        let opened = open_transfer_path(
-            &mut relayer.a,
-            &mut relayer.b,
-            meridian_interop::Ordering::Unordered,
-            cfg.trusting_period_hours * 3_600_000,
-        )?;
-        let ids = PathIds {
-            a_client: opened.a_client.clone(),
-            b_client: opened.b_client.clone(),
-            a_channel: opened.a_channel.clone(),
-            b_channel: opened.b_channel.clone(),
-        };
-        std::fs::write(path_file(&state_file), serde_json::to_string_pretty(&ids)?)?;
-        println!(
-            "opened: {} {} ({} {}) <-> {} {} ({} {})",
-            relayer.a.name,
-            opened.a_channel,
-            opened.a_client,
-            opened.a_connection,
-            relayer.b.name,
-            opened.b_channel,
-            opened.b_client,
-            opened.b_connection
-        );
+        setup.open()?;
     }
-    for end in [&relayer.a, &relayer.b] {
-        if end.client_id.is_empty() || end.channel.is_empty() {
-            bail!(
-                "{}: client_id and channel are needed (set them in the config, or run with --open)",
-                end.name
-            );
-        }
-    }
+    let (mut relayer, cfg) = setup.into_relayer()?;
     if args.once {
         let r = relayer.step()?;
         println!("{}", serde_json::to_string(&r)?);
@@ -299,15 +463,17 @@ pub fn run(args: &RelayerArgs) -> Result<()> {
         .enable_all()
         .build()?;
     crate::devnet::watch_signals(&rt, stop.clone())?;
-    tracing::info!(
-        a = %relayer.a.name,
-        b = %relayer.b.name,
-        "relaying {}/{} <-> {}/{}",
-        relayer.a.port,
-        relayer.a.channel,
-        relayer.b.port,
-        relayer.b.channel
-    );
+    for c in &relayer.channels {
+        tracing::info!(
+            a = %relayer.a.name,
+            b = %relayer.b.name,
+            "relaying {}/{} <-> {}/{}",
+            c.port,
+            c.a_channel,
+            c.port,
+            c.b_channel
+        );
+    }
     println!("relayer ready: {} <-> {}", relayer.a.name, relayer.b.name);
     let poll = Duration::from_millis(cfg.poll_ms);
     while !stop.load(Ordering::SeqCst) {

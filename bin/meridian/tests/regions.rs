@@ -1,15 +1,21 @@
 //! `meridian devnet --regions 2` end to end through the real binary: two regional chains (4
 //! validator processes each), the devnet's relayer, plus a second independent relayer process
 //! that is killed and restarted. Tokens go to region B and back, a region-A notarisation is
-//! proven on region B, and no transfer is delivered twice by the two relayers.
+//! proven on region B, and no transfer is delivered twice by the two relayers. Then a contract
+//! on A calls an allowlisted contract on B and gets the ack, and B, as a side chain, sends
+//! records that A receives in order.
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use support::{free_port_base, Cli, Devnet, BIN};
+
+/// The devnet relayer's log, shown when a wait times out.
+static RELAYER_LOG: OnceLock<PathBuf> = OnceLock::new();
 
 fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
@@ -17,7 +23,18 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
         if let Some(v) = f() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() >= deadline {
+            let log = RELAYER_LOG
+                .get()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "timed out waiting for {what}; relayer log tail:\n{}",
+                tail.join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -57,11 +74,15 @@ fn balance(cli: &Cli, symbol: &str, who: &str) -> u128 {
 #[test]
 fn two_regions_transfer_there_and_back_prove_and_survive_a_relayer_restart() {
     let tmp = tempfile::tempdir().unwrap();
+    // Built before the chains start (a cold contract build would starve them of CPU).
+    let wasm = tmp.path().join("counter.wasm");
+    std::fs::write(&wasm, meridian_wasm_build::example("contract-counter")).unwrap();
     let data = tmp.path().join("devnet");
     let api = free_port_base(104);
     let p2p = free_port_base(104);
     let mut devnet = Devnet::start_regions(&data, p2p, api);
     devnet.wait_line("ready:", Duration::from_secs(240));
+    let _ = RELAYER_LOG.set(data.join("relayer.log"));
     let (node_a, node_b) = (
         format!("http://127.0.0.1:{api}"),
         format!("http://127.0.0.1:{}", api + 100),
@@ -199,6 +220,92 @@ fn two_regions_transfer_there_and_back_prove_and_survive_a_relayer_restart() {
     let client = b.ok(&["interop", "client", "client-0"]);
     assert_eq!(client["chain_id"], "meridian-a", "{client}");
     assert_eq!(client["frozen_height"], 0);
+
+    // A cross-chain contract call over the devnet's contract channel (channel-1): A's counter
+    // asks B's (allowlisted) counter to add 5, and learns the outcome through its ack.
+    let w = wasm.to_str().unwrap();
+    a.ok(&[
+        "contract",
+        "deploy",
+        "counter",
+        w,
+        "--init",
+        r#"{"start":0}"#,
+        "--from",
+        "alice",
+    ]);
+    b.ok(&[
+        "contract",
+        "deploy",
+        "counter",
+        w,
+        "--init",
+        r#"{"start":10}"#,
+        "--from",
+        "bob",
+    ]);
+    let allowed = b.ok(&["interop", "allow-contract", "counter", "--from", "bob"]);
+    assert!(allowed["height"].as_u64().is_some(), "{allowed}");
+    let far = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 600_000;
+    let msg = serde_json::json!({"remote_increment": {
+        "channel": "channel-1", "target": "counter", "by": 5,
+        "timeout_height": 0, "timeout_timestamp_ms": far,
+    }});
+    let sent = a.ok(&[
+        "contract",
+        "call",
+        "counter",
+        &msg.to_string(),
+        "--from",
+        "alice",
+    ]);
+    assert_eq!(sent["code"], "ok", "{sent}");
+    wait_for("B's counter at 15", Duration::from_secs(90), || {
+        let q = b.ok(&["contract", "query", "counter", r#"{"get":{}}"#]);
+        (q["result"]["count"] == 15).then_some(())
+    });
+    let remote = r#"{"remote":{"channel":"channel-1","sequence":1}}"#;
+    let outcome = wait_for("the ack back on A", Duration::from_secs(90), || {
+        let q = a.ok(&["contract", "query", "counter", remote]);
+        (q["result"]["status"] != "pending").then_some(q)
+    });
+    assert_eq!(outcome["result"]["status"], "ok", "{outcome}");
+    assert_eq!(outcome["result"]["remote_count"], 15, "{outcome}");
+
+    // Side chain B → main chain A over the ordered sidechain channel (channel-2): records
+    // arrive in the order they were sent, each proven on A.
+    for (k, v) in [("batch-1", "hash 0xaa"), ("batch-2", "hash 0xbb")] {
+        b.ok(&[
+            "interop",
+            "send-data",
+            "--from",
+            "bob",
+            "--key",
+            k,
+            "--value",
+            v,
+        ]);
+    }
+    let records = wait_for(
+        "two side-chain records on A",
+        Duration::from_secs(90),
+        || {
+            let r = a.ok(&["interop", "side-data", "channel-2"]);
+            (r["records"].as_array().map(Vec::len) == Some(2)).then_some(r)
+        },
+    );
+    assert_eq!(records["records"][0]["key"], "batch-1", "{records}");
+    assert_eq!(records["records"][1]["value"], "hash 0xbb", "{records}");
+    assert_eq!(records["records"][1]["sequence"], 2, "{records}");
+    assert_eq!(
+        records["records"][0]["sender"],
+        bob.to_lowercase(),
+        "{records}"
+    );
 
     drop(relayer2);
     assert!(

@@ -26,8 +26,6 @@ pub struct Endpoint {
     pub wallet: Option<Wallet>,
     /// The light client on this chain that tracks the other chain.
     pub client_id: String,
-    pub port: String,
-    pub channel: String,
 }
 
 impl Endpoint {
@@ -99,14 +97,11 @@ impl Endpoint {
         }
     }
 
-    pub(crate) fn channel_end(&self) -> Result<ChannelEnd> {
+    pub(crate) fn channel_end(&self, port: &str, channel: &str) -> Result<ChannelEnd> {
         let raw = self
-            .value(&paths::channel(&self.port, &self.channel), None)?
+            .value(&paths::channel(port, channel), None)?
             .ok_or_else(|| {
-                RelayerError::Protocol(format!(
-                    "{}: no channel {}/{}",
-                    self.name, self.port, self.channel
-                ))
+                RelayerError::Protocol(format!("{}: no channel {port}/{channel}", self.name))
             })?;
         decode_exact(&raw).map_err(|e| RelayerError::Protocol(format!("channel end: {e}")))
     }
@@ -446,16 +441,8 @@ fn channel_id(events: &[InteropEvent]) -> Result<String> {
         .ok_or_else(|| RelayerError::Protocol("no channel event".into()))
 }
 
-/// Creates a client on each chain (unless `a.client_id`/`b.client_id` are already set), then
-/// runs the connection and channel handshakes for a transfer channel. On a chain with
-/// organisations, `create_client`, `conn_open_init` and `conn_open_try` need governance
-/// approvals of their exact arguments first (the `meridian interop` CLI prints them).
-pub fn open_transfer_path(
-    a: &mut Endpoint,
-    b: &mut Endpoint,
-    ordering: Ordering,
-    trusting_period_ms: u64,
-) -> Result<OpenedPath> {
+/// Creates a client on each chain where `client_id` is empty (each tracking the other).
+pub fn create_clients(a: &mut Endpoint, b: &mut Endpoint, trusting_period_ms: u64) -> Result<()> {
     if a.client_id.is_empty() {
         let call = b.create_client_call(trusting_period_ms)?;
         a.client_id = created_client(&a.submit_ok(vec![call])?)?;
@@ -464,6 +451,13 @@ pub fn open_transfer_path(
         let call = a.create_client_call(trusting_period_ms)?;
         b.client_id = created_client(&b.submit_ok(vec![call])?)?;
     }
+    Ok(())
+}
+
+/// Runs the connection handshake between the two chains' clients; returns (A's, B's)
+/// connection ids. On a chain with organisations `conn_open_init` and `conn_open_try` need
+/// governance approvals first.
+pub fn open_connection(a: &mut Endpoint, b: &mut Endpoint) -> Result<(String, String)> {
     let a_conn = connection_id(&a.submit_ok(vec![InteropCall::ConnOpenInit {
         client_id: a.client_id.clone(),
         counterparty_client_id: b.client_id.clone(),
@@ -492,48 +486,77 @@ pub fn open_transfer_path(
         proof_height: h,
         proof,
     }])?;
-    let port = meridian_interop::transfer::PORT.to_string();
-    let version = meridian_interop::transfer::VERSION.to_string();
+    Ok((a_conn, b_conn))
+}
+
+/// Runs the channel handshake for `port` (the same port on both chains) over the open
+/// connection `a_conn`/`b_conn`; returns (A's, B's) channel ids.
+pub fn open_channel(
+    a: &mut Endpoint,
+    b: &mut Endpoint,
+    (a_conn, b_conn): (&str, &str),
+    port: &str,
+    ordering: Ordering,
+    version: &str,
+) -> Result<(String, String)> {
     let a_chan = channel_id(&a.submit_ok(vec![InteropCall::ChanOpenInit {
-        port: port.clone(),
-        connection_id: a_conn.clone(),
-        counterparty_port: port.clone(),
+        port: port.to_string(),
+        connection_id: a_conn.to_string(),
+        counterparty_port: port.to_string(),
         ordering,
-        version: version.clone(),
+        version: version.to_string(),
     }])?)?;
     let (h, _) = update_client(a, b)?;
-    let proof = a.proof(&paths::channel(&port, &a_chan), h)?;
+    let proof = a.proof(&paths::channel(port, &a_chan), h)?;
     let b_chan = channel_id(&b.submit_ok(vec![InteropCall::ChanOpenTry {
-        port: port.clone(),
-        connection_id: b_conn.clone(),
-        counterparty_port: port.clone(),
+        port: port.to_string(),
+        connection_id: b_conn.to_string(),
+        counterparty_port: port.to_string(),
         counterparty_channel: a_chan.clone(),
         ordering,
-        version,
+        version: version.to_string(),
         proof_height: h,
         proof,
     }])?)?;
     let (h, _) = update_client(b, a)?;
-    let proof = b.proof(&paths::channel(&port, &b_chan), h)?;
+    let proof = b.proof(&paths::channel(port, &b_chan), h)?;
     a.submit_ok(vec![InteropCall::ChanOpenAck {
-        port: port.clone(),
+        port: port.to_string(),
         channel: a_chan.clone(),
         counterparty_channel: b_chan.clone(),
         proof_height: h,
         proof,
     }])?;
     let (h, _) = update_client(a, b)?;
-    let proof = a.proof(&paths::channel(&port, &a_chan), h)?;
+    let proof = a.proof(&paths::channel(port, &a_chan), h)?;
     b.submit_ok(vec![InteropCall::ChanOpenConfirm {
-        port: port.clone(),
+        port: port.to_string(),
         channel: b_chan.clone(),
         proof_height: h,
         proof,
     }])?;
-    a.port = port.clone();
-    b.port = port;
-    a.channel = a_chan.clone();
-    b.channel = b_chan.clone();
+    Ok((a_chan, b_chan))
+}
+
+/// Creates the missing clients, a connection and a transfer channel of `ordering`. On a chain
+/// with organisations, `create_client`, `conn_open_init` and `conn_open_try` need governance
+/// approvals of their exact arguments first (the `meridian interop` CLI prints them).
+pub fn open_transfer_path(
+    a: &mut Endpoint,
+    b: &mut Endpoint,
+    ordering: Ordering,
+    trusting_period_ms: u64,
+) -> Result<OpenedPath> {
+    create_clients(a, b, trusting_period_ms)?;
+    let (a_conn, b_conn) = open_connection(a, b)?;
+    let (a_chan, b_chan) = open_channel(
+        a,
+        b,
+        (&a_conn, &b_conn),
+        meridian_interop::transfer::PORT,
+        ordering,
+        meridian_interop::transfer::VERSION,
+    )?;
     Ok(OpenedPath {
         a_client: a.client_id.clone(),
         b_client: b.client_id.clone(),

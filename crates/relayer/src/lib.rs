@@ -49,9 +49,11 @@ pub type Result<T> = std::result::Result<T, RelayerError>;
 pub struct RelayerState {
     /// Highest height scanned for events, per chain name.
     pub scanned: BTreeMap<String, u64>,
-    /// Packets seen sent and not yet settled, per source chain name: sequence → packet (hex).
+    /// Packets seen sent and not yet settled, per source lane (`chain/port/channel`):
+    /// sequence → packet (hex).
     pub in_flight: BTreeMap<String, BTreeMap<u64, String>>,
-    /// Acknowledgements seen written, per destination chain name: sequence → ack (hex).
+    /// Acknowledgements seen written, per destination lane (`chain/port/channel`):
+    /// sequence → ack (hex).
     pub acks: BTreeMap<String, BTreeMap<u64, String>>,
 }
 
@@ -112,10 +114,34 @@ impl StepReport {
     }
 }
 
-/// A relayer between two chains on one channel of one port.
+/// One channel the relayer serves: its port (the same on both chains) and each chain's end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPair {
+    pub port: String,
+    pub a_channel: String,
+    pub b_channel: String,
+}
+
+impl ChannelPair {
+    fn end(&self, on_a: bool) -> &str {
+        if on_a {
+            &self.a_channel
+        } else {
+            &self.b_channel
+        }
+    }
+}
+
+/// The state-file key of one chain's end of a channel.
+fn lane(chain: &str, port: &str, channel: &str) -> String {
+    format!("{chain}/{port}/{channel}")
+}
+
+/// A relayer between two chains, on any number of channels of one connection (or several).
 pub struct Relayer {
     pub a: Endpoint,
     pub b: Endpoint,
+    pub channels: Vec<ChannelPair>,
     pub state: RelayerState,
     state_path: Option<PathBuf>,
     pub metrics: Metrics,
@@ -124,19 +150,48 @@ pub struct Relayer {
 }
 
 impl Relayer {
-    pub fn new(a: Endpoint, b: Endpoint, state_path: Option<PathBuf>) -> Result<Self> {
+    pub fn new(
+        a: Endpoint,
+        b: Endpoint,
+        channels: Vec<ChannelPair>,
+        state_path: Option<PathBuf>,
+    ) -> Result<Self> {
         let state = match &state_path {
             Some(p) => RelayerState::load(p)?,
             None => RelayerState::default(),
         };
-        Ok(Self {
+        let mut r = Self {
             a,
             b,
+            channels,
             state,
             state_path,
             metrics: Metrics::default(),
             batch: 100,
-        })
+        };
+        r.adopt_single_channel_state();
+        Ok(r)
+    }
+
+    /// State files written before the relayer served several channels keyed packets and acks
+    /// by chain name alone; they belonged to the transfer channel.
+    fn adopt_single_channel_state(&mut self) {
+        let Some(t) = self
+            .channels
+            .iter()
+            .find(|c| c.port == meridian_interop::transfer::PORT)
+            .cloned()
+        else {
+            return;
+        };
+        for (name, channel) in [(&self.a.name, &t.a_channel), (&self.b.name, &t.b_channel)] {
+            let key = lane(name, &t.port, channel);
+            for map in [&mut self.state.in_flight, &mut self.state.acks] {
+                if let Some(old) = map.remove(name.as_str()) {
+                    map.entry(key.clone()).or_default().extend(old);
+                }
+            }
+        }
     }
 
     /// One pass: scan both chains, relay A→B and B→A, persist the state.
@@ -204,7 +259,8 @@ impl Relayer {
         Ok(n)
     }
 
-    /// Reads new `send_packet` (from this end's channel) and `write_ack` (on it) events.
+    /// Reads new `send_packet` (from this end of a served channel) and `write_ack` (on one)
+    /// events.
     fn scan(&mut self, use_a: bool) -> Result<()> {
         let end = if use_a { &self.a } else { &self.b };
         let from = self
@@ -215,32 +271,40 @@ impl Relayer {
             .unwrap_or(1);
         let (tip, events) = end.interop_events_since(from)?;
         let name = end.name.clone();
-        let (port, channel) = (end.port.clone(), end.channel.clone());
+        let served = |port: &str, channel: &str| {
+            self.channels
+                .iter()
+                .any(|c| c.port == port && c.end(use_a) == channel)
+        };
+        let mut sent = Vec::new();
+        let mut written = Vec::new();
         for ev in events {
             match ev {
-                InteropEvent::SendPacket(p)
-                    if p.source_port == port && p.source_channel == channel =>
-                {
-                    self.state
-                        .in_flight
-                        .entry(name.clone())
-                        .or_default()
-                        .insert(p.sequence, hex::encode(meridian_types::Encode::encode(&p)));
+                InteropEvent::SendPacket(p) if served(&p.source_port, &p.source_channel) => {
+                    sent.push(p)
                 }
                 InteropEvent::WriteAck {
-                    port: p,
-                    channel: c,
+                    port,
+                    channel,
                     sequence,
                     ack,
-                } if p == port && c == channel => {
-                    self.state
-                        .acks
-                        .entry(name.clone())
-                        .or_default()
-                        .insert(sequence, hex::encode(meridian_types::Encode::encode(&ack)));
-                }
+                } if served(&port, &channel) => written.push((port, channel, sequence, ack)),
                 _ => {}
             }
+        }
+        for p in sent {
+            self.state
+                .in_flight
+                .entry(lane(&name, &p.source_port, &p.source_channel))
+                .or_default()
+                .insert(p.sequence, hex::encode(meridian_types::Encode::encode(&p)));
+        }
+        for (port, channel, sequence, ack) in written {
+            self.state
+                .acks
+                .entry(lane(&name, &port, &channel))
+                .or_default()
+                .insert(sequence, hex::encode(meridian_types::Encode::encode(&ack)));
         }
         self.state
             .scanned
@@ -248,60 +312,16 @@ impl Relayer {
         Ok(())
     }
 
-    /// Relays everything pending from `src` to `dst`: receives on `dst`; acknowledgements and
-    /// timeouts back on `src`.
+    /// Relays everything pending from `src` to `dst` on every served channel: receives on
+    /// `dst`; acknowledgements and timeouts back on `src` (one client update and one batch per
+    /// direction).
     fn relay(&mut self, a_to_b: bool) -> Result<StepReport> {
         let mut report = StepReport::default();
-        let (src, dst) = self.ends(a_to_b);
-        let (src_name, dst_name) = (src.name.clone(), dst.name.clone());
-        let in_flight: Vec<(u64, Packet)> = self
-            .state
-            .in_flight
-            .get(&src_name)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(s, h)| Some((*s, decode_hex::<Packet>(h)?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if in_flight.is_empty() {
-            return Ok(report);
-        }
-        let dst_channel: ChannelEnd = dst.channel_end()?;
-        let dst_status = dst.status()?;
         let mut to_recv = Vec::new();
         let mut to_timeout = Vec::new();
         let mut to_ack = Vec::new();
-        let mut settled = Vec::new();
-        for (seq, packet) in in_flight {
-            if !src.has_commitment(&packet)? {
-                settled.push(seq);
-                continue;
-            }
-            let received = dst.has_received(&packet, dst_channel.ordering)?;
-            if received {
-                if let Some(ack) = self
-                    .state
-                    .acks
-                    .get(&dst_name)
-                    .and_then(|m| m.get(&seq))
-                    .and_then(|h| decode_hex::<Acknowledgement>(h))
-                {
-                    to_ack.push((packet, ack));
-                }
-            } else if packet.timed_out_at(dst_status.height, dst.latest_time_ms()?) {
-                to_timeout.push(packet);
-            } else {
-                to_recv.push(packet);
-            }
-        }
-        for seq in settled {
-            if let Some(m) = self.state.in_flight.get_mut(&src_name) {
-                m.remove(&seq);
-            }
-            if let Some(m) = self.state.acks.get_mut(&dst_name) {
-                m.remove(&seq);
-            }
+        for pair in self.channels.clone() {
+            self.pending(a_to_b, &pair, &mut to_recv, &mut to_ack, &mut to_timeout)?;
         }
         let batch = self.batch;
         let (src, dst) = self.ends_mut(a_to_b);
@@ -340,8 +360,8 @@ impl Relayer {
                 });
             }
             let acks = calls.len();
-            for p in to_timeout.iter().take(batch) {
-                let (key, next) = match dst_channel.ordering {
+            for (p, ordering) in to_timeout.iter().take(batch) {
+                let (key, next) = match ordering {
                     Ordering::Unordered => {
                         (paths::receipt(&p.dest_port, &p.dest_channel, p.sequence), 0)
                     }
@@ -366,6 +386,67 @@ impl Relayer {
         }
         Ok(report)
     }
+
+    /// Sorts the packets in flight from `src` on one channel into those to receive, to
+    /// acknowledge and to time out; forgets settled ones.
+    fn pending(
+        &mut self,
+        a_to_b: bool,
+        pair: &ChannelPair,
+        to_recv: &mut Vec<Packet>,
+        to_ack: &mut Vec<(Packet, Acknowledgement)>,
+        to_timeout: &mut Vec<(Packet, Ordering)>,
+    ) -> Result<()> {
+        let (src, dst) = self.ends(a_to_b);
+        let src_lane = lane(&src.name, &pair.port, pair.end(a_to_b));
+        let dst_lane = lane(&dst.name, &pair.port, pair.end(!a_to_b));
+        let in_flight: Vec<(u64, Packet)> = self
+            .state
+            .in_flight
+            .get(&src_lane)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(s, h)| Some((*s, decode_hex::<Packet>(h)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if in_flight.is_empty() {
+            return Ok(());
+        }
+        let dst_channel: ChannelEnd = dst.channel_end(&pair.port, pair.end(!a_to_b))?;
+        let dst_status = dst.status()?;
+        let mut settled = Vec::new();
+        for (seq, packet) in in_flight {
+            if !src.has_commitment(&packet)? {
+                settled.push(seq);
+                continue;
+            }
+            if dst.has_received(&packet, dst_channel.ordering)? {
+                if let Some(ack) = self
+                    .state
+                    .acks
+                    .get(&dst_lane)
+                    .and_then(|m| m.get(&seq))
+                    .and_then(|h| decode_hex::<Acknowledgement>(h))
+                {
+                    to_ack.push((packet, ack));
+                }
+            } else if packet.timed_out_at(dst_status.height, dst_status.time_ms) {
+                to_timeout.push((packet, dst_channel.ordering));
+            } else {
+                to_recv.push(packet);
+            }
+        }
+        for seq in settled {
+            if let Some(m) = self.state.in_flight.get_mut(&src_lane) {
+                m.remove(&seq);
+            }
+            if let Some(m) = self.state.acks.get_mut(&dst_lane) {
+                m.remove(&seq);
+            }
+        }
+        Ok(())
+    }
 }
 
 fn tally(outcome: &[String], report: &mut StepReport, ok: impl Fn(&mut StepReport)) {
@@ -387,7 +468,9 @@ fn decode_hex<T: meridian_types::Decode>(h: &str) -> Option<T> {
     meridian_types::decode_exact(&hex::decode(h).ok()?).ok()
 }
 
-pub use chain::{open_transfer_path, update_client, OpenedPath};
+pub use chain::{
+    create_clients, open_channel, open_connection, open_transfer_path, update_client, OpenedPath,
+};
 
 #[cfg(test)]
 mod tests {

@@ -108,6 +108,52 @@ pub enum InteropCmd {
         #[arg(long)]
         args: PathBuf,
     },
+    /// Let contracts of other regions call contract NAME of this chain over `contract`
+    /// channels (or stop them, `--disallow`). On a chain with organisations the alliance
+    /// approves it first: the refusal `interop.not_approved` prints the arguments hash for
+    /// `meridian gov propose approve-call --module interop --method allow_contract`.
+    AllowContract {
+        #[arg(long)]
+        from: String,
+        /// The contract's name on this chain.
+        name: String,
+        #[arg(long)]
+        disallow: bool,
+    },
+    /// Side chain: send the data record KEY ↦ VALUE to the main chain over an ordered
+    /// `sidechain` channel; the main chain keeps the records in the order they were sent.
+    SendData {
+        #[arg(long)]
+        from: String,
+        /// This chain's end of the sidechain channel (the devnet opens channel-2).
+        #[arg(long, default_value = "channel-2")]
+        channel: String,
+        /// Record key (text; with --hex, hex), 1–256 bytes.
+        #[arg(long)]
+        key: String,
+        /// Record value (text; with --hex, hex), at most 2,048 bytes.
+        #[arg(long)]
+        value: String,
+        /// KEY and VALUE are hex.
+        #[arg(long)]
+        hex: bool,
+        /// Time out unless delivered before the main chain's clock passes now + this (a
+        /// timeout closes the ordered channel).
+        #[arg(long, default_value_t = 3600)]
+        timeout_seconds: u64,
+    },
+    /// Main chain: the side-chain records received on `sidechain` channel CHANNEL, in order,
+    /// each proven against a finalized header.
+    SideData {
+        /// This chain's end of the sidechain channel.
+        #[arg(default_value = "channel-2")]
+        channel: String,
+        /// First record (packet sequence) to show.
+        #[arg(long, default_value_t = 1)]
+        from_sequence: u64,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
 }
 
 pub fn run(args: InteropArgs) -> anyhow::Result<()> {
@@ -138,9 +184,139 @@ fn event_lines(events: &[meridian_client::EventView]) -> Vec<String> {
         .collect()
 }
 
+/// Signs `call` with key `from`, waits for finality, prints the receipt (text or JSON).
+fn commit_call(
+    args: &InteropArgs,
+    client: &Client,
+    from: &str,
+    call: InteropCall,
+) -> Result<(), ClientError> {
+    let mut wallet = open_wallet(client, &args.keys, from, 100)?;
+    let tx = wallet.build(client, call.into_call())?;
+    let done = client.commit(&tx, Duration::from_secs(60))?;
+    if args.node.json {
+        print_json(&json!({
+            "tx": hex::encode(done.hash), "height": done.receipt.height,
+            "events": events_json(&done.receipt),
+        }));
+    } else {
+        println!(
+            "committed: tx {} in block {}",
+            hex::encode(done.hash),
+            done.receipt.height
+        );
+        for l in event_lines(&done.receipt.events) {
+            println!("  {l}");
+        }
+    }
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn text_or_hex(s: &str, is_hex: bool, what: &str) -> Result<Vec<u8>, ClientError> {
+    if is_hex {
+        hex::decode(s.trim_start_matches("0x"))
+            .map_err(|_| ClientError::BadInput(format!("--{what} must be hex (--hex)")))
+    } else {
+        Ok(s.as_bytes().to_vec())
+    }
+}
+
+/// Bytes as text when they are printable UTF-8, else as 0x-hex.
+fn readable(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(t) if !t.chars().any(char::is_control) => t.to_string(),
+        _ => format!("0x{}", hex::encode(b)),
+    }
+}
+
 fn exec(args: &InteropArgs) -> Result<(), ClientError> {
     let client = args.node.client()?;
     match &args.cmd {
+        InteropCmd::AllowContract {
+            from,
+            name,
+            disallow,
+        } => {
+            let call = if *disallow {
+                InteropCall::DisallowContract {
+                    target: name.clone(),
+                }
+            } else {
+                InteropCall::AllowContract {
+                    target: name.clone(),
+                }
+            };
+            commit_call(args, &client, from, call)
+        }
+        InteropCmd::SendData {
+            from,
+            channel,
+            key,
+            value,
+            hex: is_hex,
+            timeout_seconds,
+        } => {
+            let call = InteropCall::SendData {
+                channel: channel.clone(),
+                key: text_or_hex(key, *is_hex, "key")?,
+                value: text_or_hex(value, *is_hex, "value")?,
+                timeout_height: 0,
+                timeout_timestamp_ms: now_ms() + timeout_seconds.max(&1) * 1000,
+            };
+            commit_call(args, &client, from, call)
+        }
+        InteropCmd::SideData {
+            channel,
+            from_sequence,
+            limit,
+        } => {
+            let mut records = Vec::new();
+            let mut seq = (*from_sequence).max(1);
+            while (records.len() as u64) < *limit {
+                let v = client.state(
+                    &meridian_interop_module::sidechain::record_key(channel, seq),
+                    None,
+                )?;
+                let Some(raw) = v.value else { break };
+                let d: meridian_interop_module::sidechain::SideData = decode_exact(&raw)
+                    .map_err(|e| ClientError::BadResponse(format!("side-chain record: {e}")))?;
+                records.push((seq, d, v.height));
+                seq += 1;
+            }
+            if args.node.json {
+                let list: Vec<_> = records
+                    .iter()
+                    .map(|(seq, d, h)| {
+                        json!({
+                            "sequence": seq, "sender": format!("0x{}", d.sender.to_hex()),
+                            "key_hex": hex::encode(&d.key), "value_hex": hex::encode(&d.value),
+                            "key": readable(&d.key), "value": readable(&d.value),
+                            "proof_height": h,
+                        })
+                    })
+                    .collect();
+                print_json(&json!({"channel": channel, "records": list}));
+            } else if records.is_empty() {
+                println!("no side-chain records on sidechain/{channel} from sequence {seq}");
+            } else {
+                for (seq, d, h) in &records {
+                    println!(
+                        "record {seq}: {} = {} (from 0x{}; proven at height {h})",
+                        readable(&d.key),
+                        readable(&d.value),
+                        d.sender.to_hex()
+                    );
+                }
+            }
+            Ok(())
+        }
         InteropCmd::Transfer {
             from,
             channel,
@@ -223,16 +399,12 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
                 client: source_client,
                 wallet: None,
                 client_id: String::new(),
-                port: String::new(),
-                channel: String::new(),
             };
             let mut dst = Endpoint {
                 name: "this chain".into(),
                 client,
                 wallet: Some(wallet),
                 client_id: client_id.clone(),
-                port: String::new(),
-                channel: String::new(),
             };
             let (height, _) =
                 meridian_relayer::update_client(&src, &mut dst).map_err(relayer_err)?;
@@ -370,8 +542,6 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
                 client: Client::new(source_node.clone()),
                 wallet: None,
                 client_id: String::new(),
-                port: String::new(),
-                channel: String::new(),
             };
             let call = src
                 .create_client_call(trusting_period_hours * 3_600_000)
