@@ -61,8 +61,10 @@ pub struct BenchArgs {
     /// Seconds to wait for stragglers after the window.
     #[arg(long, default_value_t = 30)]
     pub drain: u64,
-    /// What to send: `transfer` (bank transfers), `counter` or `token` (contract calls).
-    #[arg(long, default_value = "transfer", value_parser = ["transfer", "counter", "token"])]
+    /// What to send: `transfer` (bank transfers), `counter` or `token` (contract calls), or
+    /// `interop`: packet latency and relayed packets/s from region A (`--nodes`, first URL)
+    /// to region B (`--peer-node`) over a transfer channel.
+    #[arg(long, default_value = "transfer", value_parser = ["transfer", "counter", "token", "interop"])]
     pub workload: String,
     /// Contract code for the contract workloads [default: build the workspace example].
     #[arg(long, value_name = "FILE.wasm")]
@@ -70,6 +72,22 @@ pub struct BenchArgs {
     /// Fuel limit of each contract call.
     #[arg(long, default_value_t = 10_000_000)]
     pub fuel: u64,
+    /// interop: region B's API.
+    #[arg(long, default_value = "http://127.0.0.1:8700")]
+    pub peer_node: String,
+    /// interop: region A's end of the transfer channel.
+    #[arg(long, default_value = "channel-0")]
+    pub channel: String,
+    /// interop: packets sent one at a time to measure latency.
+    #[arg(long, default_value_t = 20)]
+    pub probes: usize,
+    /// interop: packets sent at once to measure relayed packets per second.
+    #[arg(long, default_value_t = 2000)]
+    pub packets: usize,
+    /// interop: the round trip between the relayer and region B, for the report (the devnet
+    /// sets it with `devnet --regions 2 --link-rtt-ms`).
+    #[arg(long, default_value_t = 0)]
+    pub link_rtt_ms: u64,
 }
 
 #[derive(Serialize, Debug)]
@@ -111,7 +129,7 @@ fn get_json(agent: &ureq::Agent, url: &str) -> Result<serde_json::Value> {
 }
 
 /// Sends a binary batch; counts the transactions the node refused.
-fn post_batch(agent: &ureq::Agent, node: &str, raws: &[Vec<u8>]) -> Result<usize> {
+pub(crate) fn post_batch(agent: &ureq::Agent, node: &str, raws: &[Vec<u8>]) -> Result<usize> {
     let v: serde_json::Value = agent
         .post(format!("{node}/v1/txs/batch"))
         .header("content-type", "application/octet-stream")
@@ -125,7 +143,7 @@ fn post_batch(agent: &ureq::Agent, node: &str, raws: &[Vec<u8>]) -> Result<usize
         .ok_or_else(|| anyhow!("batch answer without a rejected count: {v}"))
 }
 
-fn post_tx(agent: &ureq::Agent, node: &str, raw: &[u8], commit: bool) -> Result<()> {
+pub(crate) fn post_tx(agent: &ureq::Agent, node: &str, raw: &[u8], commit: bool) -> Result<()> {
     let mode = if commit { "commit" } else { "async" };
     agent
         .post(format!("{node}/v1/txs?mode={mode}&timeout_ms=30000"))
@@ -136,7 +154,12 @@ fn post_tx(agent: &ureq::Agent, node: &str, raw: &[u8], commit: bool) -> Result<
 
 /// Submits `raws` (one sender's consecutive nonces) in rounds that stay inside the pool's
 /// per-sender window: a batch, then the round's last transaction in commit mode.
-fn submit_in_rounds(agent: &ureq::Agent, node: &str, raws: &[Vec<u8>], what: &str) -> Result<()> {
+pub(crate) fn submit_in_rounds(
+    agent: &ureq::Agent,
+    node: &str,
+    raws: &[Vec<u8>],
+    what: &str,
+) -> Result<()> {
     for round in raws.chunks(256) {
         let (last, rest) = round.split_last().ok_or_else(|| anyhow!("no accounts"))?;
         let refused = post_batch(agent, node, rest)?;
@@ -169,7 +192,7 @@ pub fn measure_verify_rate(suite: Suite) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -177,7 +200,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -189,7 +212,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn git_commit() -> String {
+pub(crate) fn git_commit() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .output()
@@ -651,6 +674,9 @@ fn sample_receipts(
 
 /// Runs the bench, prints the summary and writes the report.
 pub fn run_and_report(args: &BenchArgs) -> Result<()> {
+    if args.workload == "interop" {
+        return crate::bench_interop::run_and_report(args);
+    }
     let r = run(args)?;
     println!(
         "committed {} of {} ({} rejected) in {} s window: {:.0} tx/s sustained; latency p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",

@@ -57,6 +57,11 @@ pub struct DevnetArgs {
     /// With --certs: read the passphrase from this file (first line).
     #[arg(long, value_name = "FILE", requires = "certs")]
     pub passphrase_file: Option<PathBuf>,
+    /// With --regions 2: put a link with this round-trip time between the relayer and
+    /// region B (a delaying TCP relay on region B's first API port + 99), to measure the
+    /// regions as if far apart (`meridian bench --workload interop --link-rtt-ms N`).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub link_rtt_ms: u64,
 }
 
 fn node_configs(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -205,8 +210,13 @@ fn prepare(args: &DevnetArgs, region: &Region) -> Result<Vec<PathBuf>> {
 /// process with in-memory keys (the regions have no organisations, so any account relays).
 /// On first run it opens the clients, a connection, and transfer, contract and sidechain
 /// channels (`--open`).
-fn spawn_relayer(data_dir: &Path, a: &(String, String), b: &(String, String)) -> Result<Child> {
-    let config = data_dir.join("relayer.toml");
+fn spawn_relayer(
+    data_dir: &Path,
+    a: &(String, String),
+    b: &(String, String),
+    b_linked: Option<&str>,
+) -> Result<Child> {
+    let mut config = data_dir.join("relayer.toml");
     if !config.exists() {
         let text = format!(
             "# The devnet's relayer (meridian relayer --config {cfg} --ephemeral-keys)\n\
@@ -221,6 +231,20 @@ fn spawn_relayer(data_dir: &Path, a: &(String, String), b: &(String, String)) ->
             bu = b.1
         );
         std::fs::write(&config, text)
+            .with_context(|| format!("cannot write {}", config.display()))?;
+    }
+    if let Some(url) = b_linked {
+        // The same relayer (same state file), reaching region B through the delayed link.
+        let mut doc: toml::Table = toml::from_str(
+            &std::fs::read_to_string(&config)
+                .with_context(|| format!("cannot read {}", config.display()))?,
+        )
+        .with_context(|| format!("cannot parse {}", config.display()))?;
+        if let Some(toml::Value::Table(end)) = doc.get_mut("b") {
+            end.insert("node".into(), toml::Value::String(url.to_string()));
+        }
+        config = data_dir.join("relayer-linked.toml");
+        std::fs::write(&config, toml::to_string(&doc)?)
             .with_context(|| format!("cannot write {}", config.display()))?;
     }
     let exe = std::env::current_exe().context("cannot find the meridian executable")?;
@@ -343,9 +367,31 @@ pub fn run(args: &DevnetArgs) -> Result<()> {
             if heights.iter().all(|h| h.is_some_and(|h| h >= 1)) {
                 chains_ready = true;
                 if regions.len() == 2 {
+                    let linked = if args.link_rtt_ms > 0 {
+                        let port = regions[1].api_port + 99;
+                        let listen: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+                        let target = entry[1]
+                            .1
+                            .trim_start_matches("http://")
+                            .parse()
+                            .context("region B's API address")?;
+                        crate::link::spawn_delay_link(
+                            &rt,
+                            listen,
+                            target,
+                            Duration::from_millis(args.link_rtt_ms),
+                        )?;
+                        println!(
+                            "link: relayer -> region B through 127.0.0.1:{port}, {} ms round trip",
+                            args.link_rtt_ms
+                        );
+                        Some(format!("http://{listen}"))
+                    } else {
+                        None
+                    };
                     children.push((
                         "relayer".into(),
-                        spawn_relayer(&args.data_dir, &entry[0], &entry[1])?,
+                        spawn_relayer(&args.data_dir, &entry[0], &entry[1], linked.as_deref())?,
                     ));
                     println!(
                         "relayer: log {}",

@@ -2,10 +2,12 @@
 //! the devnet supervisor, the client CLI and the load benchmark.
 
 mod bench;
+mod bench_interop;
 mod cli;
 mod config;
 mod devnet;
 mod init;
+mod link;
 mod node;
 mod relayer;
 

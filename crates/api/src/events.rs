@@ -168,6 +168,9 @@ fn decode_contract_event(kind: &str, data: &[u8]) -> Option<(Value, Vec<Address>
 #[derive(Deserialize, Default)]
 pub(crate) struct EventsQuery {
     from_height: Option<u64>,
+    /// End the stream once block `to_height` and all its events were sent (a bounded read of
+    /// history, e.g. a relayer's scan up to the tip it saw).
+    to_height: Option<u64>,
     module: Option<String>,
     kind: Option<String>,
     address: Option<String>,
@@ -325,6 +328,7 @@ struct Cursor {
     block: Option<Block>,
     queue: VecDeque<SseEvent>,
     resume: Option<Resume>,
+    to_height: Option<u64>,
     _slot: StreamSlot,
 }
 
@@ -450,6 +454,9 @@ impl Cursor {
                 continue;
             }
             let height = self.height;
+            if self.to_height.is_some_and(|to| height > to) {
+                return None;
+            }
             if height > self.ledger.finalized_height() {
                 // height >= 1 here: the finalized height is at least 0.
                 self.ledger.finalized_above(height - 1).await;
@@ -493,6 +500,12 @@ pub(crate) fn stream(
         (None, Some(h)) => h,
         (None, None) => ledger.finalized_height() + 1,
     };
+    if q.to_height.is_some_and(|to| to < height) {
+        return Err(ApiError::code(
+            codes::BAD_FILTER,
+            format!("to_height must be at least the starting height {height}"),
+        ));
+    }
     let cursor = Cursor {
         ledger,
         filter: Arc::new(filter),
@@ -500,6 +513,7 @@ pub(crate) fn stream(
         block: None,
         queue: VecDeque::new(),
         resume,
+        to_height: q.to_height,
         _slot: slot,
     };
     let s = futures::stream::unfold(cursor, |mut c| async move {

@@ -782,6 +782,11 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                             "replay from this height, then follow live (default: next block)",
                         ),
                         query(
+                            "to_height",
+                            "u64",
+                            "end the stream after this block and all its events (default: never)",
+                        ),
+                        query(
                             "module",
                             "string",
                             "only events of these modules (comma-separated)",

@@ -94,6 +94,20 @@ impl Client {
         self.open_stream(url, filter.query(from_height), None)
     }
 
+    /// The events matching `filter` in blocks `from_height..=to_height` (waiting for blocks
+    /// not yet final); the stream ends after the last one.
+    pub fn events_between(
+        &self,
+        filter: &EventFilter,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<EventStream> {
+        let url = format!("{}/v1/events", self.base_url());
+        let mut query = filter.query(Some(from_height));
+        query.push(("to_height", to_height.to_string()));
+        self.open_stream(url, query, None)
+    }
+
     fn open_stream(
         &self,
         url: String,

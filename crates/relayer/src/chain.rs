@@ -165,27 +165,22 @@ impl Endpoint {
             modules: vec![meridian_interop_module::NAME.to_string()],
             kinds: vec!["send_packet".into(), "write_ack".into()],
             addresses: Vec::new(),
-            blocks: true,
+            blocks: false,
         };
+        // Bounded by the tip: the stream ends after the tip block's last event (stopping at
+        // the tip's `block` item would lose the events that follow it in that block).
         let stream = self
             .client
-            .subscribe_events(&filter, Some(from))
+            .events_between(&filter, from, tip)
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for item in stream {
-            match item.map_err(|e| self.err(e))? {
-                StreamItem::Block(b) => {
-                    if b.height >= tip {
-                        break;
-                    }
-                }
-                StreamItem::Event(e) => {
-                    let data = hex::decode(&e.event.data)
-                        .map_err(|_| RelayerError::Protocol("event data is not hex".into()))?;
-                    match InteropEvent::decode(&e.event.kind, &data) {
-                        Ok(ev) => out.push(ev),
-                        Err(err) => tracing::warn!("undecodable interop event: {err}"),
-                    }
+            if let StreamItem::Event(e) = item.map_err(|e| self.err(e))? {
+                let data = hex::decode(&e.event.data)
+                    .map_err(|_| RelayerError::Protocol("event data is not hex".into()))?;
+                match InteropEvent::decode(&e.event.kind, &data) {
+                    Ok(ev) => out.push(ev),
+                    Err(err) => tracing::warn!("undecodable interop event: {err}"),
                 }
             }
         }

@@ -230,6 +230,11 @@ fn every_error_code() {
         "api.bad_filter",
     );
     w.expect(
+        "to_height below from_height",
+        n.get("/v1/events?from_height=5&to_height=4"),
+        "api.bad_filter",
+    );
+    w.expect(
         "too many kinds",
         n.get(&format!("/v1/events?kind={}", vec!["a"; 17].join(","))),
         "api.bad_filter",

@@ -299,6 +299,7 @@ fn events_replay_filter_and_resume() {
     let a = alice.address();
     let bob = wallet(&client, Suite::Intl, 2).address();
     let carol = wallet(&client, Suite::Intl, 3).address();
+    let mut last_height = 0;
     for tx in [
         alice.create_asset(&client, "EUR", 2, 1000).unwrap(),
         alice.mint(&client, "EUR", a, 100).unwrap(),
@@ -306,7 +307,7 @@ fn events_replay_filter_and_resume() {
         alice.transfer(&client, "EUR", carol, 2).unwrap(),
         alice.transfer(&client, "EUR", bob, 3).unwrap(),
     ] {
-        client.commit(&tx, WAIT).unwrap();
+        last_height = client.commit(&tx, WAIT).unwrap().receipt.height;
     }
     // Read on a helper thread so every wait is bounded.
     let take = |stream: meridian_client::EventStream, n: usize| {
@@ -364,6 +365,36 @@ fn events_replay_filter_and_resume() {
     let heights: Vec<u64> = items.iter().map(|i| i.height()).collect();
     assert_eq!(heights, [2, 3, 4]);
     assert!(items.iter().all(|i| matches!(i, StreamItem::Block(_))));
+    // A bounded read ends after the last block's events: the transfer in block `last_height`
+    // comes after that block's own item, and is still delivered.
+    let to_bob = EventFilter {
+        blocks: true,
+        kinds: vec!["transferred".into()],
+        addresses: vec![bob],
+        ..EventFilter::default()
+    };
+    let (items, _) = take(
+        client.events_between(&to_bob, 1, last_height).unwrap(),
+        usize::MAX,
+    );
+    assert_eq!(items.last().map(|i| i.height()), Some(last_height));
+    assert!(
+        matches!(items.last(), Some(StreamItem::Event(_))),
+        "{items:?}"
+    );
+    let events = items
+        .iter()
+        .filter(|i| matches!(i, StreamItem::Event(_)))
+        .count();
+    assert_eq!(events, 2, "both transfers to bob: {items:?}");
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| matches!(i, StreamItem::Block(_)))
+            .count() as u64,
+        last_height,
+        "one block item per height 1..={last_height}"
+    );
     // A bad filter is a 400 with a stable code.
     let bad = EventFilter {
         modules: vec!["Bad Name".into()],
