@@ -90,7 +90,7 @@ fn default_trust_hours() -> u64 {
     336
 }
 fn default_batch() -> usize {
-    100
+    meridian_relayer::DEFAULT_BATCH
 }
 
 /// A further channel to relay (besides the transfer channel of `[a]`/`[b]`).

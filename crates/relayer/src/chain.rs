@@ -249,13 +249,10 @@ impl Endpoint {
                 return Err(self.err(e));
             }
         };
-        let mut codes = Vec::with_capacity(view.results.len());
-        let mut rejected = false;
-        for item in &view.results {
+        let rejected = view.results.iter().any(|r| r.hash.is_none());
+        let waited = crate::par_map(&view.results, |item| {
             let Some(hash) = &item.hash else {
-                rejected = true;
-                codes.push(item.code.clone());
-                continue;
+                return Ok(Ok(item.code.clone()));
             };
             let mut h = [0u8; 32];
             let ok = hex::decode(hash)
@@ -264,12 +261,18 @@ impl Endpoint {
                 .map(|b| h.copy_from_slice(&b))
                 .is_some();
             if !ok {
-                codes.push("relayer.bad_hash".into());
-                continue;
+                return Ok(Ok("relayer.bad_hash".to_string()));
             }
-            match self.client.wait_tx(&h, COMMIT_WAIT) {
-                Ok(_) => codes.push("ok".into()),
-                Err(ClientError::TxFailed { code, .. }) => codes.push(code),
+            Ok(match self.client.wait_tx(&h, COMMIT_WAIT) {
+                Ok(_) => Ok("ok".to_string()),
+                Err(ClientError::TxFailed { code, .. }) => Ok(code),
+                Err(e) => Err(e),
+            })
+        })?;
+        let mut codes = Vec::with_capacity(waited.len());
+        for w in waited {
+            match w {
+                Ok(code) => codes.push(code),
                 Err(e) => {
                     self.reset_nonce();
                     return Err(self.err(e));
@@ -354,14 +357,14 @@ pub(crate) struct Tip {
     pub time_ms: u64,
 }
 
-/// Brings `dst`'s client of `src` up to `src`'s latest height, walking every epoch boundary in
-/// between (each carries the next validator set). Returns the height `dst` can now verify
-/// proofs at, and how many updates were submitted.
-pub fn update_client(src: &Endpoint, dst: &mut Endpoint) -> Result<(u64, usize)> {
+/// The `update_client` calls that bring `dst`'s client of `src` up to `src`'s latest height,
+/// walking every epoch boundary in between (each carries the next validator set), and the
+/// height `dst` can verify proofs at once they are executed. No calls: already there.
+pub fn update_calls(src: &Endpoint, dst: &Endpoint) -> Result<(u64, Vec<InteropCall>)> {
     let client = dst.client_state()?;
     let tip = src.status()?.height;
     if tip <= client.latest_height {
-        return Ok((client.latest_height, 0));
+        return Ok((client.latest_height, Vec::new()));
     }
     let eb = client.epoch_blocks.max(1);
     let mut heights = Vec::new();
@@ -384,7 +387,17 @@ pub fn update_client(src: &Endpoint, dst: &mut Endpoint) -> Result<(u64, usize)>
             update: src.header_update(*h, eb)?,
         });
     }
+    Ok((tip, calls))
+}
+
+/// Brings `dst`'s client of `src` up to `src`'s latest height and waits for it. Returns the
+/// height `dst` can now verify proofs at, and how many updates were submitted.
+pub fn update_client(src: &Endpoint, dst: &mut Endpoint) -> Result<(u64, usize)> {
+    let (tip, calls) = update_calls(src, dst)?;
     let n = calls.len();
+    if n == 0 {
+        return Ok((tip, 0));
+    }
     let codes = dst.submit_all(calls)?;
     if let Some(bad) = codes.iter().find(|c| *c != "ok") {
         return Err(RelayerError::Protocol(format!(

@@ -114,6 +114,9 @@ impl StepReport {
     }
 }
 
+/// Default most transactions per chain per step (`Relayer::batch`).
+pub const DEFAULT_BATCH: usize = 500;
+
 /// One channel the relayer serves: its port (the same on both chains) and each chain's end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelPair {
@@ -167,7 +170,7 @@ impl Relayer {
             state,
             state_path,
             metrics: Metrics::default(),
-            batch: 100,
+            batch: DEFAULT_BATCH,
         };
         r.adopt_single_channel_state();
         Ok(r)
@@ -326,40 +329,46 @@ impl Relayer {
         let batch = self.batch;
         let (src, dst) = self.ends_mut(a_to_b);
         if !to_recv.is_empty() {
-            let (height, updates) = chain::update_client(src, dst)?;
-            report.client_updates += updates;
-            let mut calls = Vec::new();
-            for p in to_recv.iter().take(batch) {
-                let proof = src.proof(
+            // The client update and the deliveries it proves go in one batch (consecutive
+            // nonces, executed in order): one block instead of two.
+            let (height, updates) = chain::update_calls(src, dst)?;
+            let src_ref = &*src;
+            let recvs = par_map(&to_recv[..to_recv.len().min(batch)], |p| {
+                let proof = src_ref.proof(
                     &paths::commitment(&p.source_port, &p.source_channel, p.sequence),
                     height,
                 )?;
-                calls.push(InteropCall::RecvPacket {
+                Ok(InteropCall::RecvPacket {
                     packet: p.clone(),
                     proof_height: height,
                     proof,
-                });
-            }
+                })
+            })?;
+            let n_updates = updates.len();
+            let mut calls = updates;
+            calls.extend(recvs);
             let outcome = dst.submit_all(calls)?;
-            tally(&outcome, &mut report, |r| r.packets_received += 1);
+            let (updated, outcome) = outcome.split_at(n_updates.min(outcome.len()));
+            report.client_updates += count_updates(updated);
+            tally(outcome, &mut report, |r| r.packets_received += 1);
         }
         if !to_ack.is_empty() || !to_timeout.is_empty() {
-            let (height, updates) = chain::update_client(dst, src)?;
-            report.client_updates += updates;
-            let mut calls = Vec::new();
-            for (p, ack) in to_ack.iter().take(batch) {
-                let proof = dst.proof(
+            let (height, updates) = chain::update_calls(dst, src)?;
+            let dst_ref = &*dst;
+            let mut calls = par_map(&to_ack[..to_ack.len().min(batch)], |(p, ack)| {
+                let proof = dst_ref.proof(
                     &paths::ack(&p.dest_port, &p.dest_channel, p.sequence),
                     height,
                 )?;
-                calls.push(InteropCall::Acknowledge {
+                Ok(InteropCall::Acknowledge {
                     packet: p.clone(),
                     ack: ack.clone(),
                     proof_height: height,
                     proof,
-                });
-            }
+                })
+            })?;
             let acks = calls.len();
+            let n_updates = updates.len();
             for (p, ordering) in to_timeout.iter().take(batch) {
                 let (key, next) = match ordering {
                     Ordering::Unordered => {
@@ -379,7 +388,11 @@ impl Relayer {
                     next_sequence_recv: next,
                 });
             }
-            let outcome = src.submit_all(calls)?;
+            let mut all = updates;
+            all.extend(calls);
+            let outcome = src.submit_all(all)?;
+            let (updated, outcome) = outcome.split_at(n_updates.min(outcome.len()));
+            report.client_updates += count_updates(updated);
             let (ack_part, timeout_part) = outcome.split_at(acks.min(outcome.len()));
             tally(ack_part, &mut report, |r| r.acks_relayed += 1);
             tally(timeout_part, &mut report, |r| r.timeouts_relayed += 1);
@@ -400,12 +413,14 @@ impl Relayer {
         let (src, dst) = self.ends(a_to_b);
         let src_lane = lane(&src.name, &pair.port, pair.end(a_to_b));
         let dst_lane = lane(&dst.name, &pair.port, pair.end(!a_to_b));
+        // The oldest `batch` packets of the lane: a step never checks more than it can send.
         let in_flight: Vec<(u64, Packet)> = self
             .state
             .in_flight
             .get(&src_lane)
             .map(|m| {
                 m.iter()
+                    .take(self.batch)
                     .filter_map(|(s, h)| Some((*s, decode_hex::<Packet>(h)?)))
                     .collect()
             })
@@ -415,13 +430,17 @@ impl Relayer {
         }
         let dst_channel: ChannelEnd = dst.channel_end(&pair.port, pair.end(!a_to_b))?;
         let dst_status = dst.status()?;
-        let mut settled = Vec::new();
-        for (seq, packet) in in_flight {
-            if !src.has_commitment(&packet)? {
-                settled.push(seq);
-                continue;
+        let seen = par_map(&in_flight, |(_, packet)| {
+            if !src.has_commitment(packet)? {
+                return Ok((false, false));
             }
-            if dst.has_received(&packet, dst_channel.ordering)? {
+            Ok((true, dst.has_received(packet, dst_channel.ordering)?))
+        })?;
+        let mut settled = Vec::new();
+        for ((seq, packet), (committed, received)) in in_flight.into_iter().zip(seen) {
+            if !committed {
+                settled.push(seq);
+            } else if received {
                 if let Some(ack) = self
                     .state
                     .acks
@@ -449,6 +468,15 @@ impl Relayer {
     }
 }
 
+/// Successful client updates among `codes`; a refused one is logged (another relayer may
+/// have updated to the same height first, and then the deliveries still verify).
+fn count_updates(codes: &[String]) -> usize {
+    for c in codes.iter().filter(|c| *c != "ok") {
+        tracing::warn!(code = %c, "client update refused");
+    }
+    codes.iter().filter(|c| *c == "ok").count()
+}
+
 fn tally(outcome: &[String], report: &mut StepReport, ok: impl Fn(&mut StepReport)) {
     for code in outcome {
         match code.as_str() {
@@ -464,12 +492,46 @@ fn tally(outcome: &[String], report: &mut StepReport, ok: impl Fn(&mut StepRepor
     }
 }
 
+/// Most concurrent API requests the relayer makes to one chain.
+const PARALLEL_REQUESTS: usize = 8;
+
+/// `f` over `items` on up to [`PARALLEL_REQUESTS`] threads, results in order. The relayer's
+/// reads (commitment and receipt checks, proofs, receipts) are independent HTTP requests;
+/// done one by one they, not the chains, bounded the packets relayed per second.
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    if items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let per = items.len().div_ceil(PARALLEL_REQUESTS);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|chunk| {
+                let f = &f;
+                s.spawn(move || chunk.iter().map(f).collect::<Result<Vec<R>>>())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| RelayerError::Protocol("a relayer worker thread panicked".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
 fn decode_hex<T: meridian_types::Decode>(h: &str) -> Option<T> {
     meridian_types::decode_exact(&hex::decode(h).ok()?).ok()
 }
 
 pub use chain::{
-    create_clients, open_channel, open_connection, open_transfer_path, update_client, OpenedPath,
+    create_clients, open_channel, open_connection, open_transfer_path, update_calls, update_client,
+    OpenedPath,
 };
 
 #[cfg(test)]
