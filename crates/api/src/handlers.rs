@@ -275,6 +275,53 @@ pub(crate) async fn submit_batch(
     }))
 }
 
+#[derive(Deserialize)]
+pub(crate) struct OutcomesBody {
+    hashes: Vec<String>,
+}
+
+/// Outcomes of up to [`MAX_SUBMIT_BATCH`] transactions in one request: what a sender of a
+/// batch waits for. Receipts only, no inclusion proofs (building one hashes the whole block).
+pub(crate) async fn tx_outcomes(
+    State(s): State<AppState>,
+    ApiJson(body): ApiJson<OutcomesBody>,
+) -> ApiResult<TxOutcomesView> {
+    if body.hashes.len() > MAX_SUBMIT_BATCH {
+        return Err(ApiError::code(
+            codes::BATCH_TOO_LARGE,
+            format!(
+                "{} hashes in one request; at most {MAX_SUBMIT_BATCH}",
+                body.hashes.len()
+            ),
+        ));
+    }
+    let hashes = body
+        .hashes
+        .iter()
+        .map(|h| parse_hash(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    read(&s, move |l| {
+        let mut outcomes = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            let receipt = l.receipt(&h).map_err(ApiError::internal)?;
+            let (status, height, code, message) = match receipt {
+                Some(r) => ("final", Some(r.height), Some(r.code), Some(r.message)),
+                None if l.is_pooled(&h) => ("pending", None, None, None),
+                None => ("unknown", None, None, None),
+            };
+            outcomes.push(TxOutcomeView {
+                hash: hex::encode(h),
+                status: status.into(),
+                height,
+                code,
+                message,
+            });
+        }
+        Ok(Json(TxOutcomesView { outcomes }))
+    })
+    .await
+}
+
 pub(crate) async fn get_tx(
     State(s): State<AppState>,
     ApiPath(hash): ApiPath<String>,

@@ -497,6 +497,23 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
             post(h::submit_batch),
         ),
         (
+            RouteDoc {
+                body: Some("TxOutcomesRequest"),
+                ..route(
+                    Post,
+                    "/v1/txs/outcomes",
+                    "tx_outcomes",
+                    "transactions",
+                    "What became of up to 512 transactions (final with the receipt's height, \
+                     code and message; pending; unknown): the node's word, no proofs",
+                    &[],
+                    Resp::Json("TxOutcomes"),
+                    const { &[codes::BATCH_TOO_LARGE, codes::BAD_HASH, codes::BAD_BODY] },
+                )
+            },
+            post(h::tx_outcomes),
+        ),
+        (
             route(
                 Get,
                 "/v1/txs/{hash}",

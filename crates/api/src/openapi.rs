@@ -197,6 +197,19 @@ fn schemas() -> Value {
             ("rejected", int("")),
             ("results", array(schema_ref("BatchItem"), "one per transaction, in order")),
         ], &[]),
+        "TxOutcomesRequest": object("transaction ids, at most 512", vec![
+            ("hashes", array(h32("transaction id"), "")),
+        ], &["hashes"]),
+        "TxOutcome": object("what became of one transaction", vec![
+            ("hash", h32("transaction id")),
+            ("status", json!({"type": "string", "enum": ["final", "pending", "unknown"]})),
+            ("height", nullable(int("block height (final only)"))),
+            ("code", nullable(string("receipt code (final only)"))),
+            ("message", nullable(string("receipt message (final only)"))),
+        ], &[]),
+        "TxOutcomes": object("outcomes, one per asked hash, in order", vec![
+            ("outcomes", array(schema_ref("TxOutcome"), "")),
+        ], &[]),
         "Event": event,
         "Receipt": receipt,
         "TxInclusion": object("Merkle inclusion proof of the transaction in its block", vec![

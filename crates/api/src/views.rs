@@ -48,6 +48,25 @@ pub struct BatchItemView {
     pub message: String,
 }
 
+/// What became of one transaction asked about in `POST /v1/txs/outcomes` (the node's word,
+/// no proof: for proof fetch `/v1/txs/{hash}`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct TxOutcomeView {
+    pub hash: String,
+    /// `final`, `pending` (in this node's mempool) or `unknown`.
+    pub status: String,
+    /// Final only: the block height and the receipt's code and message.
+    pub height: Option<u64>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TxOutcomesView {
+    /// One per asked hash, in order.
+    pub outcomes: Vec<TxOutcomeView>,
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct SubmitBatchView {
     pub accepted: usize,

@@ -358,6 +358,25 @@ impl Client {
         Self::read(&url, res)
     }
 
+    /// What became of up to 512 transactions (`POST /v1/txs/outcomes`): final with the
+    /// receipt's height and code, pending, or unknown — the node's word, without proofs.
+    pub fn tx_outcomes(&self, hashes: &[Hash32]) -> Result<Vec<meridian_api::TxOutcomeView>> {
+        let url = self.url("/v1/txs/outcomes");
+        let body = serde_json::json!({
+            "hashes": hashes.iter().map(hex::encode).collect::<Vec<_>>(),
+        });
+        let res = self.agent.post(&url).send_json(body);
+        let v: meridian_api::TxOutcomesView = Self::read(&url, res)?;
+        if v.outcomes.len() != hashes.len() {
+            return Err(ClientError::bad_response(format!(
+                "asked about {} transactions, told about {}",
+                hashes.len(),
+                v.outcomes.len()
+            )));
+        }
+        Ok(v.outcomes)
+    }
+
     /// Submits and waits for finality; a receipt other than `ok` is [`ClientError::TxFailed`].
     pub fn commit(&self, tx: &SignedTx, timeout: Duration) -> Result<Committed> {
         let v = self.submit(tx, SubmitMode::Commit { timeout })?;

@@ -192,6 +192,23 @@ impl Wallet {
         Ok(tx)
     }
 
+    /// Signs `calls` with consecutive nonces and one expiry (`expiry_blocks` after the latest
+    /// height, read once): a batch costs one status request, however long.
+    pub fn build_batch(&mut self, client: &Client, calls: Vec<Call>) -> Result<Vec<SignedTx>> {
+        let nonce = match self.next_nonce {
+            Some(n) => n,
+            None => client.next_nonce(&self.address)?,
+        };
+        let expiry = client.status()?.height.saturating_add(self.expiry_blocks);
+        let txs: Vec<SignedTx> = calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| self.sign(nonce + i as u64, expiry, call))
+            .collect();
+        self.next_nonce = Some(nonce + txs.len() as u64);
+        Ok(txs)
+    }
+
     /// Creates asset `symbol`; this key becomes its issuer.
     pub fn create_asset(
         &mut self,

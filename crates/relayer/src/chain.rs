@@ -13,6 +13,9 @@ use meridian_types::{decode_exact, Header, ValidatorSet, VALIDATORS_KEY};
 
 use crate::{RelayerError, Result};
 
+/// Most transactions in one `POST /v1/txs/batch`.
+const MAX_BATCH_TXS: usize = 512;
+
 /// How long to wait for a submitted transaction to be final.
 const COMMIT_WAIT: Duration = Duration::from_secs(60);
 
@@ -49,6 +52,30 @@ impl Endpoint {
             .ok_or_else(|| RelayerError::Protocol(format!("{name}: no key to sign with")))?;
         wallet
             .build(client, call)
+            .map_err(|e| RelayerError::Client {
+                chain: name.clone(),
+                source: e,
+            })
+    }
+
+    /// Signs `calls` with consecutive nonces (one status read for the whole batch: per-tx
+    /// reads cost a round trip each, and over a slow link the first transactions of a large
+    /// batch expired before the last was signed).
+    fn build_batch(
+        &mut self,
+        calls: Vec<meridian_types::Call>,
+    ) -> Result<Vec<meridian_types::SignedTx>> {
+        let Endpoint {
+            name,
+            client,
+            wallet,
+            ..
+        } = self;
+        let wallet = wallet
+            .as_mut()
+            .ok_or_else(|| RelayerError::Protocol(format!("{name}: no key to sign with")))?;
+        wallet
+            .build_batch(client, calls)
             .map_err(|e| RelayerError::Client {
                 chain: name.clone(),
                 source: e,
@@ -237,38 +264,78 @@ impl Endpoint {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let mut raws = Vec::with_capacity(calls.len());
-        for c in calls {
-            let tx = self.build_tx(c.into_call())?;
-            raws.push(meridian_types::Encode::encode(&tx));
+        let raws: Vec<Vec<u8>> = self
+            .build_batch(calls.into_iter().map(InteropCall::into_call).collect())?
+            .iter()
+            .map(meridian_types::Encode::encode)
+            .collect();
+        // The API takes at most 512 transactions per request; nonces stay consecutive across
+        // the requests, in order.
+        let mut results = Vec::with_capacity(raws.len());
+        for chunk in raws.chunks(MAX_BATCH_TXS) {
+            match self.client.submit_batch(chunk) {
+                Ok(v) => results.extend(v.results),
+                Err(e) => {
+                    self.reset_nonce();
+                    return Err(self.err(e));
+                }
+            }
         }
-        let view = match self.client.submit_batch(&raws) {
-            Ok(v) => v,
-            Err(e) => {
-                self.reset_nonce();
-                return Err(self.err(e));
-            }
-        };
-        let rejected = view.results.iter().any(|r| r.hash.is_none());
-        let waited = crate::par_map(&view.results, |item| {
-            let Some(hash) = &item.hash else {
-                return Ok(Ok(item.code.clone()));
-            };
+        let rejected = results.iter().any(|r| r.hash.is_none());
+        let submitted = std::time::Instant::now();
+        // Wait for the last admitted one first: one sender's consecutive nonces, so once it is
+        // final the others are too, and their receipts are read without waiting.
+        if let Some(last) = results.iter().rev().find_map(|r| r.hash.as_deref()) {
             let mut h = [0u8; 32];
-            let ok = hex::decode(hash)
-                .ok()
-                .filter(|b| b.len() == 32)
-                .map(|b| h.copy_from_slice(&b))
-                .is_some();
-            if !ok {
-                return Ok(Ok("relayer.bad_hash".to_string()));
+            if let Some(b) = hex::decode(last).ok().filter(|b| b.len() == 32) {
+                h.copy_from_slice(&b);
+                match self.client.wait_tx(&h, COMMIT_WAIT) {
+                    Ok(_) | Err(ClientError::TxFailed { .. }) => {}
+                    Err(e) => {
+                        self.reset_nonce();
+                        return Err(self.err(e));
+                    }
+                }
             }
-            Ok(match self.client.wait_tx(&h, COMMIT_WAIT) {
-                Ok(_) => Ok("ok".to_string()),
-                Err(ClientError::TxFailed { code, .. }) => Ok(code),
-                Err(e) => Err(e),
-            })
-        })?;
+        }
+        let finalized = submitted.elapsed();
+        // Every outcome in one request per 512: the last one is final, so are the others.
+        let admitted: Vec<[u8; 32]> = results
+            .iter()
+            .filter_map(|r| r.hash.as_deref())
+            .filter_map(|h| hex::decode(h).ok()?.try_into().ok())
+            .collect();
+        let mut told = Vec::with_capacity(admitted.len());
+        for chunk in admitted.chunks(MAX_BATCH_TXS) {
+            match self.client.tx_outcomes(chunk) {
+                Ok(o) => told.extend(o),
+                Err(e) => {
+                    self.reset_nonce();
+                    return Err(self.err(e));
+                }
+            }
+        }
+        let mut told = told.into_iter();
+        let mut waited = Vec::with_capacity(results.len());
+        for item in &results {
+            if item.hash.is_none() {
+                waited.push(Ok(item.code.clone()));
+                continue;
+            }
+            let code = match told.next() {
+                Some(o) if o.status == "final" => o.code.unwrap_or_default(),
+                Some(o) => format!("relayer.not_final_{}", o.status),
+                None => "relayer.bad_hash".to_string(),
+            };
+            waited.push(Ok::<String, ClientError>(code));
+        }
+        tracing::debug!(
+            chain = %self.name,
+            txs = results.len(),
+            final_ms = finalized.as_millis() as u64,
+            receipts_ms = (submitted.elapsed() - finalized).as_millis() as u64,
+            "submit timing"
+        );
         let mut codes = Vec::with_capacity(waited.len());
         for w in waited {
             match w {

@@ -199,10 +199,17 @@ impl Relayer {
 
     /// One pass: scan both chains, relay A→B and B→A, persist the state.
     pub fn step(&mut self) -> Result<StepReport> {
+        let started = std::time::Instant::now();
         self.scan(true)?;
         self.scan(false)?;
+        let scanned = started.elapsed();
         let mut report = self.relay(true)?;
         report.add(&self.relay(false)?);
+        tracing::debug!(
+            scan_ms = scanned.as_millis() as u64,
+            step_ms = started.elapsed().as_millis() as u64,
+            "step timing"
+        );
         report.client_updates += self.refresh(true)?;
         report.client_updates += self.refresh(false)?;
         if let Some(p) = &self.state_path {
@@ -316,21 +323,30 @@ impl Relayer {
     }
 
     /// Relays everything pending from `src` to `dst` on every served channel: receives on
-    /// `dst`; acknowledgements and timeouts back on `src` (one client update and one batch per
-    /// direction).
+    /// `dst`; acknowledgements and timeouts back on `src`. Each side gets one batch that starts
+    /// with the client update its proofs need; the two batches go to different chains, so they
+    /// are submitted and waited for at the same time.
     fn relay(&mut self, a_to_b: bool) -> Result<StepReport> {
         let mut report = StepReport::default();
         let mut to_recv = Vec::new();
         let mut to_timeout = Vec::new();
         let mut to_ack = Vec::new();
+        let classify = std::time::Instant::now();
         for pair in self.channels.clone() {
             self.pending(a_to_b, &pair, &mut to_recv, &mut to_ack, &mut to_timeout)?;
         }
+        tracing::debug!(
+            a_to_b,
+            check_ms = classify.elapsed().as_millis() as u64,
+            "classify timing"
+        );
         let batch = self.batch;
+        let checked = std::time::Instant::now();
         let (src, dst) = self.ends_mut(a_to_b);
+        let (src, dst) = (&mut *src, &mut *dst);
+        // To `dst`: the update of its client of `src`, then the deliveries.
+        let mut to_dst = (0, Vec::new());
         if !to_recv.is_empty() {
-            // The client update and the deliveries it proves go in one batch (consecutive
-            // nonces, executed in order): one block instead of two.
             let (height, updates) = chain::update_calls(src, dst)?;
             let src_ref = &*src;
             let recvs = par_map(&to_recv[..to_recv.len().min(batch)], |p| {
@@ -344,18 +360,15 @@ impl Relayer {
                     proof,
                 })
             })?;
-            let n_updates = updates.len();
-            let mut calls = updates;
-            calls.extend(recvs);
-            let outcome = dst.submit_all(calls)?;
-            let (updated, outcome) = outcome.split_at(n_updates.min(outcome.len()));
-            report.client_updates += count_updates(updated);
-            tally(outcome, &mut report, |r| r.packets_received += 1);
+            to_dst = (updates.len(), updates);
+            to_dst.1.extend(recvs);
         }
+        // To `src`: the update of its client of `dst`, then acknowledgements and timeouts.
+        let mut to_src = (0, 0, Vec::new());
         if !to_ack.is_empty() || !to_timeout.is_empty() {
             let (height, updates) = chain::update_calls(dst, src)?;
             let dst_ref = &*dst;
-            let mut calls = par_map(&to_ack[..to_ack.len().min(batch)], |(p, ack)| {
+            let acks = par_map(&to_ack[..to_ack.len().min(batch)], |(p, ack)| {
                 let proof = dst_ref.proof(
                     &paths::ack(&p.dest_port, &p.dest_channel, p.sequence),
                     height,
@@ -367,8 +380,10 @@ impl Relayer {
                     proof,
                 })
             })?;
-            let acks = calls.len();
-            let n_updates = updates.len();
+            let mut calls = updates;
+            let n_updates = calls.len();
+            let n_acks = acks.len();
+            calls.extend(acks);
             for (p, ordering) in to_timeout.iter().take(batch) {
                 let (key, next) = match ordering {
                     Ordering::Unordered => {
@@ -388,15 +403,36 @@ impl Relayer {
                     next_sequence_recv: next,
                 });
             }
-            let mut all = updates;
-            all.extend(calls);
-            let outcome = src.submit_all(all)?;
-            let (updated, outcome) = outcome.split_at(n_updates.min(outcome.len()));
-            report.client_updates += count_updates(updated);
-            let (ack_part, timeout_part) = outcome.split_at(acks.min(outcome.len()));
-            tally(ack_part, &mut report, |r| r.acks_relayed += 1);
-            tally(timeout_part, &mut report, |r| r.timeouts_relayed += 1);
+            to_src = (n_updates, n_acks, calls);
         }
+        let proved = checked.elapsed();
+        let (dst_outcome, src_outcome) = std::thread::scope(|s| {
+            let (n_up, calls) = to_dst;
+            let dst_job = s.spawn(move || dst.submit_all(calls).map(|o| (n_up, o)));
+            let (n_up, n_acks, calls) = to_src;
+            let src_outcome = src.submit_all(calls).map(|o| (n_up, n_acks, o));
+            let dst_outcome = dst_job
+                .join()
+                .map_err(|_| RelayerError::Protocol("a relayer worker thread panicked".into()))
+                .and_then(|r| r);
+            (dst_outcome, src_outcome)
+        });
+        tracing::debug!(
+            a_to_b,
+            prove_ms = proved.as_millis() as u64,
+            submit_ms = (checked.elapsed() - proved).as_millis() as u64,
+            "relay timing"
+        );
+        let (n_up, outcome) = dst_outcome?;
+        let (updated, outcome) = outcome.split_at(n_up.min(outcome.len()));
+        report.client_updates += count_updates(updated);
+        tally(outcome, &mut report, |r| r.packets_received += 1);
+        let (n_up, n_acks, outcome) = src_outcome?;
+        let (updated, outcome) = outcome.split_at(n_up.min(outcome.len()));
+        report.client_updates += count_updates(updated);
+        let (ack_part, timeout_part) = outcome.split_at(n_acks.min(outcome.len()));
+        tally(ack_part, &mut report, |r| r.acks_relayed += 1);
+        tally(timeout_part, &mut report, |r| r.timeouts_relayed += 1);
         Ok(report)
     }
 
@@ -413,14 +449,15 @@ impl Relayer {
         let (src, dst) = self.ends(a_to_b);
         let src_lane = lane(&src.name, &pair.port, pair.end(a_to_b));
         let dst_lane = lane(&dst.name, &pair.port, pair.end(!a_to_b));
-        // The oldest `batch` packets of the lane: a step never checks more than it can send.
+        // The oldest packets of the lane, twice what a step sends: those received and
+        // waiting for their acknowledgement do not crowd out new ones.
         let in_flight: Vec<(u64, Packet)> = self
             .state
             .in_flight
             .get(&src_lane)
             .map(|m| {
                 m.iter()
-                    .take(self.batch)
+                    .take(self.batch.saturating_mul(2))
                     .filter_map(|(s, h)| Some((*s, decode_hex::<Packet>(h)?)))
                     .collect()
             })

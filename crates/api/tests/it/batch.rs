@@ -110,10 +110,33 @@ fn binary_and_json_batches_give_one_outcome_per_tx_in_order() {
         // Pooled, then final after a block.
         let (st, v) = node.get(&format!("/v1/txs/{h0}"));
         assert_eq!((st, v["code"].as_str()), (404, Some("api.tx_pending")));
+        let nobody = hex::encode([9u8; 32]);
+        let ask = json!({"hashes": [h0, nobody]});
+        let (st, v) = node.post_json("/v1/txs/outcomes", &ask);
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["outcomes"][0]["status"], "pending", "{v}");
+        assert_eq!(v["outcomes"][1]["status"], "unknown", "{v}");
         node.produce();
         let (st, v) = node.get(&format!("/v1/txs/{h0}"));
         assert_eq!(st, 200, "{v}");
         assert_eq!(v["receipt"]["code"], "ok");
+        // Outcomes of many at once, in order: final with the receipt's code and height.
+        let (st, v) = node.post_json("/v1/txs/outcomes", &ask);
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["outcomes"][0]["status"], "final", "{v}");
+        assert_eq!(v["outcomes"][0]["code"], "ok", "{v}");
+        assert_eq!(v["outcomes"][0]["hash"], h0, "{v}");
+        assert!(v["outcomes"][0]["height"].as_u64().is_some(), "{v}");
+        assert_eq!(v["outcomes"][1]["status"], "unknown", "{v}");
+        let too_many = json!({"hashes": vec![nobody.clone(); 513]});
+        let (st, v) = node.post_json("/v1/txs/outcomes", &too_many);
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (413, Some("api.batch_too_large")),
+            "{v}"
+        );
+        let (st, v) = node.post_json("/v1/txs/outcomes", &json!({"hashes": ["zz"]}));
+        assert_eq!((st, v["code"].as_str()), (400, Some("api.bad_hash")), "{v}");
         // An empty batch is fine and does nothing.
         let (st, v) = node.post_raw("/v1/txs/batch", "application/octet-stream", &binary(&[]));
         assert_eq!((st, v["accepted"].as_u64()), (200, Some(0)));
