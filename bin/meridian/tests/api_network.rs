@@ -1331,6 +1331,17 @@ fn every_endpoint() {
     assert_eq!(rec["record"]["tx_hash"], tx_hash(&registered));
     assert_eq!(rec["record"]["height"], rt["height"]);
     verify_state(&rec, n2);
+    // Outcomes of several transactions in one request, in order.
+    let unknown = hex::encode(rand::random::<[u8; 32]>());
+    let out = c.post_json(
+        n0,
+        "/v1/txs/outcomes",
+        &json!({"hashes": [tx_hash(&registered), unknown]}),
+    );
+    assert_eq!(out["outcomes"][0]["status"], "final", "{out}");
+    assert_eq!(out["outcomes"][0]["code"], "ok", "{out}");
+    assert_eq!(out["outcomes"][0]["height"], rt["height"], "{out}");
+    assert_eq!(out["outcomes"][1]["status"], "unknown", "{out}");
     let absent = c.get(
         n1,
         &format!("/v1/notary/{}", hex::encode(rand::random::<[u8; 32]>())),
