@@ -171,6 +171,52 @@ pub(crate) fn submit_in_rounds(
     Ok(())
 }
 
+/// Creates asset `symbol` (issuer `issuer`, nonce 0) and mints `amount` to each of `to`
+/// (nonces 1..), waiting until every mint is final.
+pub(crate) fn fund(
+    agent: &ureq::Agent,
+    node: &str,
+    chain: &ChainId,
+    issuer: &PrivateKey,
+    symbol: &str,
+    to: &[Address],
+    amount: u128,
+) -> Result<()> {
+    let create = sign_tx(
+        issuer,
+        chain,
+        0,
+        u64::MAX,
+        BankCall::CreateAsset {
+            symbol: symbol.to_string(),
+            decimals: 0,
+            max_supply: u128::MAX,
+        }
+        .into_call(),
+    );
+    post_tx(agent, node, &create.encode(), true)?;
+    let mints: Vec<Vec<u8>> = to
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            sign_tx(
+                issuer,
+                chain,
+                1 + i as u64,
+                u64::MAX,
+                BankCall::Mint {
+                    symbol: symbol.to_string(),
+                    to: *a,
+                    amount,
+                }
+                .into_call(),
+            )
+            .encode()
+        })
+        .collect();
+    submit_in_rounds(agent, node, &mints, "funding")
+}
+
 /// Single-core verifications per second of the suite's signatures on this machine.
 pub fn measure_verify_rate(suite: Suite) -> f64 {
     let key = PrivateKey::from_seed(suite, &[3; 32]);
@@ -259,39 +305,15 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
     let symbol = format!("B{}", rand::random::<u32>() % 1_000_000_000);
     let expiry = u64::MAX;
     eprintln!("bench: funding {} accounts with {symbol}", args.accounts);
-    let create = sign_tx(
-        &issuer,
+    fund(
+        &agent,
+        &args.nodes[0],
         &chain,
-        0,
-        expiry,
-        BankCall::CreateAsset {
-            symbol: symbol.clone(),
-            decimals: 0,
-            max_supply: u128::MAX,
-        }
-        .into_call(),
-    );
-    post_tx(&agent, &args.nodes[0], &create.encode(), true)?;
-    let mints: Vec<Vec<u8>> = addrs
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            sign_tx(
-                &issuer,
-                &chain,
-                1 + i as u64,
-                expiry,
-                BankCall::Mint {
-                    symbol: symbol.clone(),
-                    to: *a,
-                    amount: 1 << 60,
-                }
-                .into_call(),
-            )
-            .encode()
-        })
-        .collect();
-    submit_in_rounds(&agent, &args.nodes[0], &mints, "funding")?;
+        &issuer,
+        &symbol,
+        &addrs,
+        1 << 60,
+    )?;
 
     let total = (args.rate * args.duration) as usize;
     let contract = match args.workload.as_str() {

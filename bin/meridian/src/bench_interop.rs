@@ -18,7 +18,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use meridian_bank::BankCall;
 use meridian_client::Client;
 use meridian_crypto::{PrivateKey, Suite};
 use meridian_interop::{paths, ChannelEnd};
@@ -27,7 +26,7 @@ use meridian_node::{sign_tx, ChainHash};
 use meridian_types::{decode_exact, Address, ChainId, Encode};
 use serde::Serialize;
 
-use crate::bench::{percentile, post_batch, post_tx, submit_in_rounds, BenchArgs};
+use crate::bench::{fund, percentile, post_batch, BenchArgs};
 
 /// Most transfers one sender signs for the throughput phase (inside the pool's per-sender
 /// window).
@@ -173,39 +172,8 @@ pub fn run(args: &BenchArgs) -> Result<InteropReport> {
         &format!("{port}/{channel_b}/{symbol}"),
     );
     let expiry = u64::MAX;
-    let create = sign_tx(
-        &issuer,
-        &chain,
-        0,
-        expiry,
-        BankCall::CreateAsset {
-            symbol: symbol.clone(),
-            decimals: 0,
-            max_supply: u128::MAX,
-        }
-        .into_call(),
-    );
-    post_tx(&agent, &node_a, &create.encode(), true)?;
-    let mints: Vec<Vec<u8>> = senders
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            sign_tx(
-                &issuer,
-                &chain,
-                1 + i as u64,
-                expiry,
-                BankCall::Mint {
-                    symbol: symbol.clone(),
-                    to: addr(k),
-                    amount: 1 << 40,
-                }
-                .into_call(),
-            )
-            .encode()
-        })
-        .collect();
-    submit_in_rounds(&agent, &node_a, &mints, "funding")?;
+    let addrs: Vec<Address> = senders.iter().map(addr).collect();
+    fund(&agent, &node_a, &chain, &issuer, &symbol, &addrs, 1 << 40)?;
     let transfer = |k: &PrivateKey, nonce: u64| {
         sign_tx(
             k,

@@ -307,6 +307,42 @@ fn two_regions_transfer_there_and_back_prove_and_survive_a_relayer_restart() {
         "{records}"
     );
 
+    // The interop bench against the running regions: a few packets, a well-formed report
+    // (figures are not asserted).
+    let report = tmp.path().join("bench-interop.json");
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "--workload",
+            "interop",
+            "--probes",
+            "2",
+            "--packets",
+            "40",
+        ])
+        .args(["--nodes", &node_a, "--peer-node", &node_b, "--out"])
+        .arg(&report)
+        .output()
+        .expect("run the interop bench");
+    assert!(
+        out.status.success(),
+        "bench: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["workload"], "interop", "{r}");
+    assert_eq!(
+        (r["chain_a"].as_str(), r["chain_b"].as_str()),
+        (Some("meridian-a"), Some("meridian-b"))
+    );
+    assert_eq!(r["packets_received"], 40, "{r}");
+    assert!(r["one_way_ms_p50"].as_f64().unwrap() > 0.0, "{r}");
+    assert!(
+        r["round_trip_ms_p50"].as_f64().unwrap() >= r["one_way_ms_p50"].as_f64().unwrap(),
+        "{r}"
+    );
+
     drop(relayer2);
     assert!(
         devnet.stop(Duration::from_secs(60)),

@@ -39,28 +39,17 @@ impl Endpoint {
         }
     }
 
-    /// Signs `call` with the next nonce (fields borrowed apart: wallet mutably, client not).
+    /// Signs `call` with the next nonce.
     fn build_tx(&mut self, call: meridian_types::Call) -> Result<meridian_types::SignedTx> {
-        let Endpoint {
-            name,
-            client,
-            wallet,
-            ..
-        } = self;
-        let wallet = wallet
-            .as_mut()
-            .ok_or_else(|| RelayerError::Protocol(format!("{name}: no key to sign with")))?;
-        wallet
-            .build(client, call)
-            .map_err(|e| RelayerError::Client {
-                chain: name.clone(),
-                source: e,
-            })
+        self.build_batch(vec![call])?
+            .pop()
+            .ok_or_else(|| RelayerError::Protocol(format!("{}: nothing signed", self.name)))
     }
 
     /// Signs `calls` with consecutive nonces (one status read for the whole batch: per-tx
     /// reads cost a round trip each, and over a slow link the first transactions of a large
-    /// batch expired before the last was signed).
+    /// batch expired before the last was signed). Fields are borrowed apart: the wallet
+    /// mutably, the client not.
     fn build_batch(
         &mut self,
         calls: Vec<meridian_types::Call>,
