@@ -329,10 +329,6 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
         } => {
             let receiver = resolve_address(to, &args.keys)?;
             let mut wallet = open_wallet(&client, &args.keys, from, 100)?;
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
             let call = InteropCall::Transfer {
                 channel: channel.clone(),
                 symbol: symbol.clone(),
@@ -342,7 +338,7 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
                 timeout_timestamp_ms: if *timeout_seconds == 0 {
                     0
                 } else {
-                    now_ms + timeout_seconds * 1000
+                    now_ms() + timeout_seconds * 1000
                 },
                 memo: memo.clone(),
             };
@@ -571,25 +567,7 @@ fn exec(args: &InteropArgs) -> Result<(), ClientError> {
             })?;
             let call = InteropCall::decode("create_client", &bytes)
                 .map_err(|e| ClientError::BadInput(format!("{}: {e}", file.display())))?;
-            let mut wallet = open_wallet(&client, &args.keys, from, 100)?;
-            let tx = wallet.build(&client, call.into_call())?;
-            let done = client.commit(&tx, Duration::from_secs(60))?;
-            if args.node.json {
-                print_json(&json!({
-                    "tx": hex::encode(done.hash), "height": done.receipt.height,
-                    "events": events_json(&done.receipt),
-                }));
-            } else {
-                println!(
-                    "committed: tx {} in block {}",
-                    hex::encode(done.hash),
-                    done.receipt.height
-                );
-                for l in event_lines(&done.receipt.events) {
-                    println!("  {l}");
-                }
-            }
-            Ok(())
+            commit_call(args, &client, from, call)
         }
     }
 }
