@@ -33,6 +33,13 @@ pub struct ChildOutcome {
     events: Vec<Event>,
 }
 
+impl ChildOutcome {
+    /// How many events the nested call emitted.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+}
+
 impl<'a> TxContext<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -142,6 +149,11 @@ impl<'a> TxContext<'a> {
     /// Records the fuel a contract call consumed (kept on failure too).
     pub fn set_gas_used(&mut self, gas: u64) {
         self.gas_used = gas;
+    }
+
+    /// How many events this context has emitted or kept so far.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
     }
 
     /// The module this context writes for.

@@ -168,6 +168,10 @@ pub enum InteropCall {
         timeout_height: u64,
         timeout_timestamp_ms: u64,
     },
+    /// Relayer traffic in one transaction: client updates, receives, acknowledgements and
+    /// timeouts, executed in order, each on its own (one refused message drops only its own
+    /// writes). Only those four methods may be carried. See [`crate::relay`].
+    Relay { messages: Vec<InteropCall> },
 }
 
 impl InteropCall {
@@ -195,6 +199,7 @@ impl InteropCall {
             InteropCall::AllowContract { .. } => "allow_contract",
             InteropCall::DisallowContract { .. } => "disallow_contract",
             InteropCall::SendData { .. } => "send_data",
+            InteropCall::Relay { .. } => "relay",
         }
     }
 
@@ -478,6 +483,13 @@ impl InteropCall {
                 w.u64(*timeout_height);
                 w.u64(*timeout_timestamp_ms);
             }
+            InteropCall::Relay { messages } => {
+                w.len(messages.len());
+                for m in messages {
+                    w.str(m.method());
+                    w.bytes(&m.args());
+                }
+            }
         }
         w.into_bytes()
     }
@@ -493,6 +505,9 @@ impl InteropCall {
 
     /// Decodes hostile arguments for `method` (bounded, whole input consumed).
     pub fn decode(method: &str, args: &[u8]) -> Result<Self, InteropError> {
+        if method == "relay" {
+            return crate::relay::decode(args);
+        }
         let mut r = Reader::new(args);
         let id = |r: &mut Reader<'_>, what: &'static str| r.string(MAX_ID_LEN, what);
         let proof = |r: &mut Reader<'_>| r.bytes(MAX_PROOF_LEN, "proof");

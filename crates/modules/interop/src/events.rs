@@ -93,10 +93,13 @@ pub enum InteropEvent {
         key: Vec<u8>,
         value_hash: [u8; 32],
     },
+    /// A `relay` transaction ran: each message's outcome in order (`ok`, or the code it was
+    /// refused with — e.g. `interop.already_received` when another relayer was first).
+    Relayed { outcomes: Vec<String> },
 }
 
 /// Every kind, as [`InteropEvent::kind`] names it.
-pub const EVENT_KINDS: [&str; 14] = [
+pub const EVENT_KINDS: [&str; 15] = [
     "client_created",
     "client_updated",
     "client_frozen",
@@ -111,6 +114,7 @@ pub const EVENT_KINDS: [&str; 14] = [
     "state_proven",
     "contract_ack",
     "side_data",
+    "relayed",
 ];
 
 impl InteropEvent {
@@ -130,6 +134,7 @@ impl InteropEvent {
             InteropEvent::StateProven { .. } => "state_proven",
             InteropEvent::ContractAck { .. } => "contract_ack",
             InteropEvent::SideData { .. } => "side_data",
+            InteropEvent::Relayed { .. } => "relayed",
         }
     }
 
@@ -213,6 +218,14 @@ impl InteropEvent {
                 key: r.bytes(crate::sidechain::MAX_KEY_LEN, "key")?,
                 value_hash: r.array("value_hash")?,
             },
+            "relayed" => {
+                let n = r.len(crate::relay::MAX_RELAY_MESSAGES, "outcomes")?;
+                let mut outcomes = Vec::with_capacity(n);
+                for _ in 0..n {
+                    outcomes.push(r.string(crate::relay::MAX_OUTCOME_CODE_LEN, "outcome")?);
+                }
+                InteropEvent::Relayed { outcomes }
+            }
             _ => return Err(CodecError::Invalid("event kind")),
         };
         if !matches!(
@@ -360,6 +373,12 @@ impl Encode for InteropEvent {
                 w.bytes(key);
                 w.fixed(value_hash);
             }
+            InteropEvent::Relayed { outcomes } => {
+                w.len(outcomes.len());
+                for o in outcomes {
+                    w.str(o);
+                }
+            }
         }
     }
 }
@@ -462,6 +481,9 @@ mod tests {
                 sender: meridian_types::Address([7; 20]),
                 key: b"k".to_vec(),
                 value_hash: [4; 32],
+            },
+            InteropEvent::Relayed {
+                outcomes: vec!["ok".into(), "interop.already_received".into()],
             },
         ];
         let kinds: Vec<_> = all.iter().map(InteropEvent::kind).collect();

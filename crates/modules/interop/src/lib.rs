@@ -23,6 +23,7 @@ pub mod contract_call;
 pub mod events;
 mod handshake;
 mod packets;
+pub mod relay;
 pub mod sidechain;
 mod store;
 mod transfer;
@@ -94,6 +95,17 @@ impl Module for InteropModule {
         if call.needs_approval() {
             store::use_approval(ctx, method, &call.approval_bytes())?;
         }
+        self.dispatch(ctx, call)
+    }
+}
+
+impl InteropModule {
+    /// Runs a decoded call (whose governance approval, if it needs one, was used).
+    pub(crate) fn dispatch(
+        &self,
+        ctx: &mut TxContext<'_>,
+        call: InteropCall,
+    ) -> Result<(), ModuleError> {
         let s = self.suite;
         match call {
             InteropCall::CreateClient {
@@ -307,6 +319,7 @@ impl Module for InteropModule {
                 timeout_height,
                 timeout_timestamp_ms,
             ),
+            InteropCall::Relay { messages } => relay::relay(ctx, self, messages),
         }
     }
 }
