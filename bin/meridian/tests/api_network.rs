@@ -1298,6 +1298,34 @@ fn every_endpoint() {
     );
     assert_eq!(before["height"], height - 1);
     assert!(verify_state(&before, n0).is_none(), "non-membership proof");
+    // Many keys at one height in one request: present and absent, each proof against the
+    // one header; refusals of an empty, oversized or malformed key list.
+    let absent_key = format!("bank/none/{}", hex::encode(rand::random::<[u8; 8]>()));
+    let batch = c.post_json(
+        n2,
+        "/v1/state/batch",
+        &json!({"keys": [hex::encode(&key), hex::encode(&absent_key)], "height": height}),
+    );
+    assert_eq!(batch["height"], height, "{batch}");
+    let items = batch["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    for (item, present) in items.iter().zip([true, false]) {
+        let mut view = item.clone();
+        for field in ["header", "state_root", "height"] {
+            view[field] = batch[field].clone();
+        }
+        assert_eq!(verify_state(&view, n0).is_some(), present, "{view}");
+    }
+    assert_eq!(items[0]["value"], raw["value"]);
+    for (body, code) in [
+        (json!({"keys": []}), "api.bad_key"),
+        (json!({"keys": ["zz"]}), "api.bad_key"),
+        (json!({"keys": vec!["00"; 257]}), "api.batch_too_large"),
+        (json!({"keys": ["00"], "height": u64::MAX}), "api.not_found"),
+    ] {
+        let a = n2.post_json("/v1/state/batch", &body);
+        assert_error("a bad state batch", &a, code);
+    }
     let bal = c.get(n2, &format!("/v1/bank/balance/{sym}/{bob_addr}"));
     assert_eq!(bal["balance"], "250");
     assert_eq!(bal["symbol"], sym);
@@ -1341,7 +1369,12 @@ fn every_endpoint() {
     assert_eq!(out["outcomes"][0]["status"], "final", "{out}");
     assert_eq!(out["outcomes"][0]["code"], "ok", "{out}");
     assert_eq!(out["outcomes"][0]["height"], rt["height"], "{out}");
+    assert_eq!(
+        out["outcomes"][0]["events"][0]["kind"], "notarized",
+        "{out}"
+    );
     assert_eq!(out["outcomes"][1]["status"], "unknown", "{out}");
+    assert_eq!(out["outcomes"][1]["events"], json!([]), "{out}");
     let absent = c.get(
         n1,
         &format!("/v1/notary/{}", hex::encode(rand::random::<[u8; 32]>())),

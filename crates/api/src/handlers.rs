@@ -304,10 +304,16 @@ pub(crate) async fn tx_outcomes(
         let mut outcomes = Vec::with_capacity(hashes.len());
         for h in hashes {
             let receipt = l.receipt(&h).map_err(ApiError::internal)?;
-            let (status, height, code, message) = match receipt {
-                Some(r) => ("final", Some(r.height), Some(r.code), Some(r.message)),
-                None if l.is_pooled(&h) => ("pending", None, None, None),
-                None => ("unknown", None, None, None),
+            let (status, height, code, message, events) = match receipt {
+                Some(r) => (
+                    "final",
+                    Some(r.height),
+                    Some(r.code.clone()),
+                    Some(r.message.clone()),
+                    r.events.iter().map(EventView::from).collect(),
+                ),
+                None if l.is_pooled(&h) => ("pending", None, None, None, Vec::new()),
+                None => ("unknown", None, None, None, Vec::new()),
             };
             outcomes.push(TxOutcomeView {
                 hash: hex::encode(h),
@@ -315,6 +321,7 @@ pub(crate) async fn tx_outcomes(
                 height,
                 code,
                 message,
+                events,
             });
         }
         Ok(Json(TxOutcomesView { outcomes }))
@@ -515,6 +522,71 @@ pub(crate) async fn get_state(
         return Err(ApiError::code(codes::BAD_KEY, "key must be 1-1024 bytes"));
     }
     read(&s, move |l| Ok(Json(state_at(l, &key, q.height)?))).await
+}
+
+/// Most keys in one `POST /v1/state/batch`.
+pub const MAX_STATE_BATCH: usize = 256;
+
+#[derive(Deserialize)]
+pub(crate) struct StatesBody {
+    keys: Vec<String>,
+    #[serde(default)]
+    height: Option<u64>,
+}
+
+/// Up to [`MAX_STATE_BATCH`] raw state values at one finalized height (the latest unless
+/// asked), each with its proof against that height's header.
+pub(crate) async fn get_states(
+    State(s): State<AppState>,
+    ApiJson(body): ApiJson<StatesBody>,
+) -> ApiResult<StatesView> {
+    if body.keys.len() > MAX_STATE_BATCH {
+        return Err(ApiError::code(
+            codes::BATCH_TOO_LARGE,
+            format!(
+                "{} keys in one request; at most {MAX_STATE_BATCH}",
+                body.keys.len()
+            ),
+        ));
+    }
+    if body.keys.is_empty() {
+        return Err(ApiError::code(codes::BAD_KEY, "ask for at least one key"));
+    }
+    let keys = body
+        .keys
+        .iter()
+        .map(|k| {
+            let key =
+                hex::decode(k).map_err(|_| ApiError::code(codes::BAD_KEY, "key must be hex"))?;
+            if key.is_empty() || key.len() > 1024 {
+                return Err(ApiError::code(codes::BAD_KEY, "key must be 1-1024 bytes"));
+            }
+            Ok(key)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    read(&s, move |l| {
+        let height = body.height.unwrap_or_else(|| l.finalized_height());
+        let mut items = Vec::with_capacity(keys.len());
+        let mut at = None;
+        for key in &keys {
+            let v = state_at(l, key, Some(height))?;
+            at.get_or_insert((v.height, v.header, v.state_root));
+            items.push(StateItemView {
+                key: v.key,
+                value: v.value,
+                proof: v.proof,
+            });
+        }
+        let (height, header, state_root) =
+            at.ok_or_else(|| ApiError::internal("no key was read"))?;
+        Ok(Json(StatesView {
+            height,
+            header,
+            state_root,
+            items,
+        }))
+    })
+    .await
 }
 
 pub(crate) async fn bank_balance(

@@ -16,6 +16,9 @@
 //! # }
 //! ```
 
+// The OpenAPI schema table is one `json!` literal; it outgrew the default 128 levels.
+#![recursion_limit = "256"]
+
 mod error;
 mod events;
 mod extract;
@@ -600,6 +603,30 @@ fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
                 ],
             ),
             get(h::get_state),
+        ),
+        (
+            RouteDoc {
+                body: Some("StatesRequest"),
+                ..route(
+                    Post,
+                    "/v1/state/batch",
+                    "get_states",
+                    "state",
+                    "Up to 256 raw state values at one finalized height (latest unless asked), \
+                     each with its JMT proof against that height's header",
+                    &[],
+                    Resp::Json("States"),
+                    const {
+                        &[
+                            codes::BATCH_TOO_LARGE,
+                            codes::BAD_KEY,
+                            codes::BAD_BODY,
+                            codes::NOT_FOUND,
+                        ]
+                    },
+                )
+            },
+            post(h::get_states),
         ),
         (
             route(

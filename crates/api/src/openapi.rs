@@ -206,6 +206,7 @@ fn schemas() -> Value {
             ("height", nullable(int("block height (final only)"))),
             ("code", nullable(string("receipt code (final only)"))),
             ("message", nullable(string("receipt message (final only)"))),
+            ("events", array(schema_ref("Event"), "receipt events (final only; empty otherwise)")),
         ], &[]),
         "TxOutcomes": object("outcomes, one per asked hash, in order", vec![
             ("outcomes", array(schema_ref("TxOutcome"), "")),
@@ -236,6 +237,21 @@ fn schemas() -> Value {
         "Header": object("a finalized header", block_props(
             ("tx_count", int("transactions in the block"))), &[]),
         "State": object("a state value with its proof", state_props(), &[]),
+        "StatesRequest": object("state keys (hex, at most 256) and an optional height", vec![
+            ("keys", array(hex("state key"), "")),
+            ("height", nullable(int("finalized height; the latest when absent"))),
+        ], &["keys"]),
+        "States": object("state values at one height, each with its proof", vec![
+            ("height", int("height of the header every proof is against")),
+            ("header", hex("encoded finalized header")),
+            ("state_root", h32("")),
+            ("items", array(schema_ref("StateItem"), "one per asked key, in order")),
+        ], &[]),
+        "StateItem": object("a state value with its proof", vec![
+            ("key", hex("state key")),
+            ("value", nullable(hex("value, null when absent (non-membership proof)"))),
+            ("proof", hex("encoded JMT proof against the response's header")),
+        ], &[]),
         "Balance": object("a bank balance with its proof", with_state(vec![
             ("symbol", string("")),
             ("address", address("")),

@@ -50,7 +50,7 @@ pub struct BatchItemView {
 
 /// What became of one transaction asked about in `POST /v1/txs/outcomes` (the node's word,
 /// no proof: for proof fetch `/v1/txs/{hash}`).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct TxOutcomeView {
     pub hash: String,
     /// `final`, `pending` (in this node's mempool) or `unknown`.
@@ -59,6 +59,10 @@ pub struct TxOutcomeView {
     pub height: Option<u64>,
     pub code: Option<String>,
     pub message: Option<String>,
+    /// Final only: the receipt's events (a relayer reads a `relay` transaction's per-message
+    /// outcomes here).
+    #[serde(default)]
+    pub events: Vec<EventView>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -75,7 +79,7 @@ pub struct SubmitBatchView {
     pub results: Vec<BatchItemView>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct EventView {
     pub module: String,
     pub kind: String,
@@ -117,16 +121,18 @@ impl From<&Receipt> for ReceiptView {
             signer_org: r.signer.as_ref().map(|s| s.org.clone()),
             signer_cert_id: r.signer.as_ref().map(|s| hex::encode(s.cert_id)),
             gas_used: r.gas_used,
-            events: r
-                .events
-                .iter()
-                .map(|e| EventView {
-                    module: e.module.clone(),
-                    kind: e.kind.clone(),
-                    data: hex::encode(&e.data),
-                    decoded: decode_event(e).map(|d| d.0),
-                })
-                .collect(),
+            events: r.events.iter().map(EventView::from).collect(),
+        }
+    }
+}
+
+impl From<&meridian_types::Event> for EventView {
+    fn from(e: &meridian_types::Event) -> Self {
+        EventView {
+            module: e.module.clone(),
+            kind: e.kind.clone(),
+            data: hex::encode(&e.data),
+            decoded: decode_event(e).map(|d| d.0),
         }
     }
 }
@@ -204,6 +210,26 @@ pub struct StateView {
     /// Hex of the encoded finalized header whose `state_root` the proof verifies against.
     pub header: String,
     pub state_root: String,
+}
+
+/// Many state values at one height, each with its proof against the one header (what a
+/// relayer checks and proves per step: one request instead of one per key).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct StatesView {
+    pub height: u64,
+    /// Hex of the encoded finalized header every proof verifies against.
+    pub header: String,
+    pub state_root: String,
+    /// One per asked key, in order.
+    pub items: Vec<StateItemView>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct StateItemView {
+    pub key: String,
+    /// Hex value, or null when absent (non-membership proof).
+    pub value: Option<String>,
+    pub proof: String,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

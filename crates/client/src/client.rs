@@ -104,6 +104,18 @@ impl<T> Verified<T> {
     }
 }
 
+/// Many state values read at one height, every proof checked against that one header (whose
+/// finality is checked once, with a trust anchor).
+#[derive(Clone, Debug)]
+pub struct VerifiedStates {
+    pub height: u64,
+    pub header: Header,
+    pub finality: Finality,
+    /// One per asked key, in order: the value (`None` = proven absent) and the encoded proof,
+    /// which a relayer hands on to another chain.
+    pub items: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+}
+
 /// A block whose header hash was recomputed (and its certificate checked with a trust anchor).
 #[derive(Clone, Debug)]
 pub struct VerifiedBlock {
@@ -567,6 +579,49 @@ impl Client {
             path.push_str(&format!("?height={h}"));
         }
         self.get(&path)
+    }
+
+    /// The values at `keys` (at most 256) at one finalized height — the latest, or `height` —
+    /// in one request, each proof verified against the one header.
+    pub fn states(&self, keys: &[Vec<u8>], height: Option<u64>) -> Result<VerifiedStates> {
+        let url = self.url("/v1/state/batch");
+        let body = serde_json::json!({
+            "keys": keys.iter().map(hex::encode).collect::<Vec<_>>(),
+            "height": height,
+        });
+        let v: meridian_api::StatesView = Self::read(&url, self.agent.post(&url).send_json(body))?;
+        if v.items.len() != keys.len() {
+            return Err(ClientError::bad_response(format!(
+                "asked for {} keys, told about {}",
+                keys.len(),
+                v.items.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(keys.len());
+        let mut header = None;
+        for (key, item) in keys.iter().zip(v.items) {
+            let view = StateView {
+                key: item.key,
+                value: item.value,
+                proof: item.proof,
+                height: v.height,
+                header: v.header.clone(),
+                state_root: v.state_root.clone(),
+            };
+            let (h, value) = self.proven_value(key, height, &view)?;
+            let proof = hex::decode(&view.proof)
+                .map_err(|_| ClientError::bad_response("proof is not hex"))?;
+            header.get_or_insert(h);
+            items.push((value, proof));
+        }
+        let header = header.ok_or_else(|| ClientError::bad_response("no state in the answer"))?;
+        let finality = self.finality_of(&header, None)?;
+        Ok(VerifiedStates {
+            height: header.height,
+            header,
+            finality,
+            items,
+        })
     }
 
     /// The value at `key` (`None` = absent, proven by a non-membership proof) at the latest

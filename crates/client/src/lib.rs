@@ -86,7 +86,7 @@ mod wallet;
 
 pub use client::{
     parse_hash, ChainInfo, Client, Committed, PolicyInfo, ProposalOutcome, SubmitMode, Verified,
-    VerifiedBlock, VerifiedTx, DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
+    VerifiedBlock, VerifiedStates, VerifiedTx, DEFAULT_NODE_URL, MAX_COMMIT_WAIT, REQUEST_TIMEOUT,
 };
 pub use error::{ClientError, Result};
 pub use events::{EventFilter, EventStream, StreamItem};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use meridian_client::{Client, ClientError, EventFilter, StreamItem, Wallet};
 use meridian_interop::client::decode_client;
 use meridian_interop::{
-    paths, ChannelEnd, ClientState, HeaderUpdate, Ordering, Packet, SignedHeader, ValidatorSetProof,
+    paths, ChannelEnd, ClientState, HeaderUpdate, Ordering, SignedHeader, ValidatorSetProof,
 };
 use meridian_interop_module::{InteropCall, InteropEvent};
 use meridian_types::{decode_exact, Header, ValidatorSet, VALIDATORS_KEY};
@@ -15,6 +15,48 @@ use crate::{RelayerError, Result};
 
 /// Most transactions in one `POST /v1/txs/batch`.
 const MAX_BATCH_TXS: usize = 512;
+
+/// Most keys in one `POST /v1/state/batch`.
+const MAX_STATE_KEYS: usize = 256;
+
+/// Budget of one `relay` transaction: argument bytes (the call limit less room for the
+/// envelope) and events (the per-transaction limit less the `relayed` summary), so that
+/// every message fits. A message over its estimate is refused alone and relayed next step.
+const RELAY_ARGS_BUDGET: usize = meridian_types::MAX_CALL_ARGS_LEN - 512;
+const RELAY_EVENTS_BUDGET: usize = meridian_types::MAX_EVENTS_PER_TX - 4;
+
+/// Events a relayed message may emit (an update one; a receive its own two and the
+/// application's; an acknowledgement or timeout its own and a refund's).
+fn estimated_events(call: &InteropCall) -> usize {
+    match call {
+        InteropCall::UpdateClient { .. } => 1,
+        InteropCall::RecvPacket { .. } => 4,
+        _ => 3,
+    }
+}
+
+/// Packs relayer messages, in order, into as few `relay` calls as the budgets allow.
+fn pack_relay(calls: Vec<InteropCall>) -> Vec<Vec<InteropCall>> {
+    let mut out: Vec<Vec<InteropCall>> = Vec::new();
+    let (mut bytes, mut events) = (0, 0);
+    for call in calls {
+        let size = call.method().len() + call.args().len() + 16;
+        let ev = estimated_events(&call);
+        let full = out.last().is_none_or(|last| {
+            last.len() >= meridian_interop_module::relay::MAX_RELAY_MESSAGES
+                || bytes + size > RELAY_ARGS_BUDGET
+                || events + ev > RELAY_EVENTS_BUDGET
+        });
+        if full {
+            out.push(Vec::new());
+            (bytes, events) = (0, 0);
+        }
+        bytes += size;
+        events += ev;
+        out.last_mut().expect("pushed above").push(call);
+    }
+    out
+}
 
 /// How long to wait for a submitted transaction to be final.
 const COMMIT_WAIT: Duration = Duration::from_secs(60);
@@ -103,6 +145,43 @@ impl Endpoint {
         hex::decode(&v.proof).map_err(|_| RelayerError::Protocol("proof is not hex".into()))
     }
 
+    /// The values of `keys` at one height (the latest unless given), every proof checked, in
+    /// requests of [`MAX_STATE_KEYS`] made concurrently; returns the height read at.
+    pub(crate) fn values(
+        &self,
+        keys: &[Vec<u8>],
+        height: Option<u64>,
+    ) -> Result<(u64, Vec<Option<Vec<u8>>>)> {
+        let (height, items) = self.states(keys, height)?;
+        Ok((height, items.into_iter().map(|(v, _)| v).collect()))
+    }
+
+    /// The encoded proofs (present or absent) of `keys` at `height`, as [`Self::values`] reads.
+    pub fn proofs(&self, keys: &[Vec<u8>], height: u64) -> Result<Vec<Vec<u8>>> {
+        let (_, items) = self.states(keys, Some(height))?;
+        Ok(items.into_iter().map(|(_, p)| p).collect())
+    }
+
+    fn states(&self, keys: &[Vec<u8>], height: Option<u64>) -> Result<(u64, Vec<ProvenValue>)> {
+        let Some(first) = keys.chunks(MAX_STATE_KEYS).next() else {
+            return Ok((height.unwrap_or(0), Vec::new()));
+        };
+        // The first request fixes the height when none is given; the rest read at it.
+        let head = self.client.states(first, height).map_err(|e| self.err(e))?;
+        let at = head.height;
+        let chunks: Vec<&[Vec<u8>]> = keys.chunks(MAX_STATE_KEYS).skip(1).collect();
+        let rest = crate::par_map(&chunks, |c| {
+            Ok(self
+                .client
+                .states(c, Some(at))
+                .map_err(|e| self.err(e))?
+                .items)
+        })?;
+        let mut items = head.items;
+        items.extend(rest.into_iter().flatten());
+        Ok((at, items))
+    }
+
     pub(crate) fn read_u64_at(&self, key: &[u8], height: u64) -> Result<u64> {
         match self.value(key, Some(height))? {
             None => Ok(0),
@@ -142,33 +221,6 @@ impl Endpoint {
                     .map_err(|e| RelayerError::Protocol(e.to_string()))
             })
             .transpose()
-    }
-
-    /// Whether this (source) chain still holds `packet`'s commitment.
-    pub(crate) fn has_commitment(&self, packet: &Packet) -> Result<bool> {
-        Ok(self
-            .value(
-                &paths::commitment(&packet.source_port, &packet.source_channel, packet.sequence),
-                None,
-            )?
-            .is_some())
-    }
-
-    /// Whether this (destination) chain has received `packet`.
-    pub(crate) fn has_received(&self, packet: &Packet, ordering: Ordering) -> Result<bool> {
-        match ordering {
-            Ordering::Unordered => Ok(self
-                .value(
-                    &paths::receipt(&packet.dest_port, &packet.dest_channel, packet.sequence),
-                    None,
-                )?
-                .is_some()),
-            Ordering::Ordered => {
-                let key = paths::next_sequence_recv(&packet.dest_port, &packet.dest_channel);
-                let tip = self.status()?.height;
-                Ok(self.read_u64_at(&key, tip)? > packet.sequence)
-            }
-        }
     }
 
     /// Interop events from height `from` to the current tip; returns the tip too.
@@ -250,11 +302,57 @@ impl Endpoint {
     /// Signs and submits `calls` in order (consecutive nonces, one batch) and waits for each;
     /// returns each receipt's code (`ok` or the refusal).
     pub fn submit_all(&mut self, calls: Vec<InteropCall>) -> Result<Vec<String>> {
+        let calls = calls.into_iter().map(InteropCall::into_call).collect();
+        Ok(self
+            .submit_calls(calls)?
+            .into_iter()
+            .map(|o| o.code)
+            .collect())
+    }
+
+    /// Submits relayer messages (client updates, receives, acknowledgements, timeouts) packed
+    /// into `relay` transactions, and waits for them; returns each message's outcome, in
+    /// order (`ok` or the code it was refused with).
+    pub fn submit_relayed(&mut self, messages: Vec<InteropCall>) -> Result<Vec<String>> {
+        let packs = pack_relay(messages);
+        let sizes: Vec<usize> = packs.iter().map(Vec::len).collect();
+        let calls = packs
+            .into_iter()
+            .map(|messages| InteropCall::Relay { messages }.into_call())
+            .collect();
+        let outcomes = self.submit_calls(calls)?;
+        let mut codes = Vec::with_capacity(sizes.iter().sum());
+        for (n, o) in sizes.into_iter().zip(outcomes) {
+            let per_message = (o.code == "ok")
+                .then(|| {
+                    o.events.iter().find_map(|e| match e {
+                        InteropEvent::Relayed { outcomes } if outcomes.len() == n => {
+                            Some(outcomes.clone())
+                        }
+                        _ => None,
+                    })
+                })
+                .flatten();
+            match per_message {
+                Some(each) => codes.extend(each),
+                None if o.code == "ok" => {
+                    codes.extend(std::iter::repeat_n("relayer.no_relayed_event".into(), n))
+                }
+                // Refused whole: no message applied (or the transaction was not admitted).
+                None => codes.extend(std::iter::repeat_n(o.code, n)),
+            }
+        }
+        Ok(codes)
+    }
+
+    /// Signs and submits `calls` in order and waits for the last; returns each one's receipt
+    /// code and interop events (a code alone when it was not admitted or is not final).
+    fn submit_calls(&mut self, calls: Vec<meridian_types::Call>) -> Result<Vec<Outcome>> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
         let raws: Vec<Vec<u8>> = self
-            .build_batch(calls.into_iter().map(InteropCall::into_call).collect())?
+            .build_batch(calls)?
             .iter()
             .map(meridian_types::Encode::encode)
             .collect();
@@ -305,18 +403,29 @@ impl Endpoint {
             }
         }
         let mut told = told.into_iter();
-        let mut waited = Vec::with_capacity(results.len());
+        let mut outcomes = Vec::with_capacity(results.len());
         for item in &results {
             if item.hash.is_none() {
-                waited.push(Ok(item.code.clone()));
+                outcomes.push(Outcome {
+                    code: item.code.clone(),
+                    events: Vec::new(),
+                });
                 continue;
             }
-            let code = match told.next() {
-                Some(o) if o.status == "final" => o.code.unwrap_or_default(),
-                Some(o) => format!("relayer.not_final_{}", o.status),
-                None => "relayer.bad_hash".to_string(),
-            };
-            waited.push(Ok::<String, ClientError>(code));
+            outcomes.push(match told.next() {
+                Some(o) if o.status == "final" => Outcome {
+                    code: o.code.unwrap_or_default(),
+                    events: interop_events(&o.events),
+                },
+                Some(o) => Outcome {
+                    code: format!("relayer.not_final_{}", o.status),
+                    events: Vec::new(),
+                },
+                None => Outcome {
+                    code: "relayer.bad_hash".to_string(),
+                    events: Vec::new(),
+                },
+            });
         }
         tracing::debug!(
             chain = %self.name,
@@ -325,21 +434,11 @@ impl Endpoint {
             receipts_ms = (submitted.elapsed() - finalized).as_millis() as u64,
             "submit timing"
         );
-        let mut codes = Vec::with_capacity(waited.len());
-        for w in waited {
-            match w {
-                Ok(code) => codes.push(code),
-                Err(e) => {
-                    self.reset_nonce();
-                    return Err(self.err(e));
-                }
-            }
-        }
         if rejected {
             // An admission refusal leaves a nonce gap: ask the node again next time.
             self.reset_nonce();
         }
-        Ok(codes)
+        Ok(outcomes)
     }
 
     /// Submits `calls` and requires every one to succeed; returns the receipts' interop events.
@@ -358,17 +457,7 @@ impl Endpoint {
                     )));
                 }
             };
-            for e in done.receipt.events {
-                if e.module != meridian_interop_module::NAME {
-                    continue;
-                }
-                if let Ok(ev) = hex::decode(&e.data)
-                    .map_err(|_| ())
-                    .and_then(|d| InteropEvent::decode(&e.kind, &d).map_err(|_| ()))
-                {
-                    events.push(ev);
-                }
-            }
+            events.extend(interop_events(&done.receipt.events));
         }
         Ok(events)
     }
@@ -405,6 +494,27 @@ impl Endpoint {
             header: self.signed_header(height)?,
         })
     }
+}
+
+/// A value (`None`: absent) and its encoded proof.
+type ProvenValue = (Option<Vec<u8>>, Vec<u8>);
+
+/// What became of one submitted transaction.
+struct Outcome {
+    code: String,
+    events: Vec<InteropEvent>,
+}
+
+/// The interop events among a receipt's (others, and undecodable ones, skipped).
+fn interop_events(events: &[meridian_client::EventView]) -> Vec<InteropEvent> {
+    events
+        .iter()
+        .filter(|e| e.module == meridian_interop_module::NAME)
+        .filter_map(|e| {
+            let data = hex::decode(&e.data).ok()?;
+            InteropEvent::decode(&e.kind, &data).ok()
+        })
+        .collect()
 }
 
 /// A chain's latest finalized height and block time.
@@ -629,4 +739,55 @@ pub fn open_transfer_path(
         a_channel: a_chan,
         b_channel: b_chan,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recv(sequence: u64, proof_len: usize) -> InteropCall {
+        InteropCall::RecvPacket {
+            packet: meridian_interop::Packet {
+                sequence,
+                source_port: "transfer".into(),
+                source_channel: "channel-0".into(),
+                dest_port: "transfer".into(),
+                dest_channel: "channel-0".into(),
+                data: vec![7; 120],
+                timeout_height: 100,
+                timeout_timestamp_ms: 0,
+            },
+            proof_height: 9,
+            proof: vec![1; proof_len],
+        }
+    }
+
+    #[test]
+    fn relay_packs_keep_order_and_fit_the_transaction_limits() {
+        let calls: Vec<InteropCall> = (1..=100).map(|s| recv(s, 900)).collect();
+        let packs = pack_relay(calls.clone());
+        assert!(packs.len() > 1 && packs.len() < 20, "{} packs", packs.len());
+        assert_eq!(packs.concat(), calls, "every message once, in order");
+        for p in &packs {
+            let call = InteropCall::Relay {
+                messages: p.clone(),
+            }
+            .into_call();
+            assert!(call.args.len() <= meridian_types::MAX_CALL_ARGS_LEN);
+            let events: usize = p.iter().map(estimated_events).sum();
+            assert!(events < meridian_types::MAX_EVENTS_PER_TX);
+            let decoded = InteropCall::decode("relay", &call.args).expect("decodes");
+            assert_eq!(
+                decoded,
+                InteropCall::Relay {
+                    messages: p.clone()
+                }
+            );
+        }
+        // Large proofs: fewer per transaction, still within the argument limit.
+        for p in pack_relay((1..=10).map(|s| recv(s, 6_000)).collect()) {
+            assert!(p.len() <= 2);
+        }
+        assert!(pack_relay(Vec::new()).is_empty());
+    }
 }

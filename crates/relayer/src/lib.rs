@@ -348,38 +348,44 @@ impl Relayer {
         let mut to_dst = (0, Vec::new());
         if !to_recv.is_empty() {
             let (height, updates) = chain::update_calls(src, dst)?;
-            let src_ref = &*src;
-            let recvs = par_map(&to_recv[..to_recv.len().min(batch)], |p| {
-                let proof = src_ref.proof(
-                    &paths::commitment(&p.source_port, &p.source_channel, p.sequence),
-                    height,
-                )?;
-                Ok(InteropCall::RecvPacket {
-                    packet: p.clone(),
-                    proof_height: height,
-                    proof,
-                })
-            })?;
+            let packets = &to_recv[..to_recv.len().min(batch)];
+            let keys: Vec<Vec<u8>> = packets
+                .iter()
+                .map(|p| paths::commitment(&p.source_port, &p.source_channel, p.sequence))
+                .collect();
+            let proofs = src.proofs(&keys, height)?;
             to_dst = (updates.len(), updates);
-            to_dst.1.extend(recvs);
+            to_dst.1.extend(
+                packets
+                    .iter()
+                    .zip(proofs)
+                    .map(|(p, proof)| InteropCall::RecvPacket {
+                        packet: p.clone(),
+                        proof_height: height,
+                        proof,
+                    }),
+            );
         }
         // To `src`: the update of its client of `dst`, then acknowledgements and timeouts.
         let mut to_src = (0, 0, Vec::new());
         if !to_ack.is_empty() || !to_timeout.is_empty() {
             let (height, updates) = chain::update_calls(dst, src)?;
-            let dst_ref = &*dst;
-            let acks = par_map(&to_ack[..to_ack.len().min(batch)], |(p, ack)| {
-                let proof = dst_ref.proof(
-                    &paths::ack(&p.dest_port, &p.dest_channel, p.sequence),
-                    height,
-                )?;
-                Ok(InteropCall::Acknowledge {
+            let acked = &to_ack[..to_ack.len().min(batch)];
+            let keys: Vec<Vec<u8>> = acked
+                .iter()
+                .map(|(p, _)| paths::ack(&p.dest_port, &p.dest_channel, p.sequence))
+                .collect();
+            let proofs = dst.proofs(&keys, height)?;
+            let acks: Vec<InteropCall> = acked
+                .iter()
+                .zip(proofs)
+                .map(|((p, ack), proof)| InteropCall::Acknowledge {
                     packet: p.clone(),
                     ack: ack.clone(),
                     proof_height: height,
                     proof,
                 })
-            })?;
+                .collect();
             let mut calls = updates;
             let n_updates = calls.len();
             let n_acks = acks.len();
@@ -408,9 +414,9 @@ impl Relayer {
         let proved = checked.elapsed();
         let (dst_outcome, src_outcome) = std::thread::scope(|s| {
             let (n_up, calls) = to_dst;
-            let dst_job = s.spawn(move || dst.submit_all(calls).map(|o| (n_up, o)));
+            let dst_job = s.spawn(move || dst.submit_relayed(calls).map(|o| (n_up, o)));
             let (n_up, n_acks, calls) = to_src;
-            let src_outcome = src.submit_all(calls).map(|o| (n_up, n_acks, o));
+            let src_outcome = src.submit_relayed(calls).map(|o| (n_up, n_acks, o));
             let dst_outcome = dst_job
                 .join()
                 .map_err(|_| RelayerError::Protocol("a relayer worker thread panicked".into()))
@@ -467,12 +473,35 @@ impl Relayer {
         }
         let dst_channel: ChannelEnd = dst.channel_end(&pair.port, pair.end(!a_to_b))?;
         let dst_status = dst.status()?;
-        let seen = par_map(&in_flight, |(_, packet)| {
-            if !src.has_commitment(packet)? {
-                return Ok((false, false));
+        // Two bulk reads: which commitments the source still holds, which packets the
+        // destination has received.
+        let commitments: Vec<Vec<u8>> = in_flight
+            .iter()
+            .map(|(_, p)| paths::commitment(&p.source_port, &p.source_channel, p.sequence))
+            .collect();
+        let (_, committed) = src.values(&commitments, None)?;
+        let received: Vec<bool> = match dst_channel.ordering {
+            Ordering::Unordered => {
+                let receipts: Vec<Vec<u8>> = in_flight
+                    .iter()
+                    .map(|(_, p)| paths::receipt(&p.dest_port, &p.dest_channel, p.sequence))
+                    .collect();
+                dst.values(&receipts, None)?
+                    .1
+                    .iter()
+                    .map(Option::is_some)
+                    .collect()
             }
-            Ok((true, dst.has_received(packet, dst_channel.ordering)?))
-        })?;
+            Ordering::Ordered => {
+                let key = paths::next_sequence_recv(&pair.port, pair.end(!a_to_b));
+                let next = dst.read_u64_at(&key, dst_status.height)?;
+                in_flight.iter().map(|(_, p)| next > p.sequence).collect()
+            }
+        };
+        let seen = committed
+            .iter()
+            .zip(received)
+            .map(|(c, r)| (c.is_some(), r));
         let mut settled = Vec::new();
         for ((seq, packet), (committed, received)) in in_flight.into_iter().zip(seen) {
             if !committed {

@@ -95,7 +95,9 @@ pub enum InteropEvent {
     },
     /// A `relay` transaction ran: each message's outcome in order (`ok`, or the code it was
     /// refused with — e.g. `interop.already_received` when another relayer was first).
-    Relayed { outcomes: Vec<String> },
+    Relayed {
+        outcomes: Vec<String>,
+    },
 }
 
 /// Every kind, as [`InteropEvent::kind`] names it.

@@ -39,7 +39,10 @@ pub(crate) fn decode(args: &[u8]) -> Result<InteropCall, InteropError> {
     let mut r = Reader::new(args);
     let n = r.len(MAX_RELAY_MESSAGES, "relay.messages")?;
     if n == 0 {
-        return Err(InteropError::new(codes::BAD_ARGS, "a relay carries no message"));
+        return Err(InteropError::new(
+            codes::BAD_ARGS,
+            "a relay carries no message",
+        ));
     }
     let mut messages = Vec::with_capacity(n);
     for i in 0..n {
@@ -54,9 +57,8 @@ pub(crate) fn decode(args: &[u8]) -> Result<InteropCall, InteropError> {
                 ),
             ));
         }
-        let call = InteropCall::decode(&method, &body).map_err(|e| {
-            InteropError::new(e.code, format!("relay message {i}: {}", e.message))
-        })?;
+        let call = InteropCall::decode(&method, &body)
+            .map_err(|e| InteropError::new(e.code, format!("relay message {i}: {}", e.message)))?;
         messages.push(call);
     }
     r.finish()?;

@@ -166,10 +166,7 @@ fn a_refused_message_drops_only_its_own_writes() {
     assert!(receipt(&packets[2]).is_some());
     let voucher = voucher_symbol(b.suite, "transfer/channel-0/GOLD");
     assert_eq!(b.supply(&voucher), 10 + 12);
-    let events = b.ok(
-        &user(RELAYER),
-        relay(vec![recv_call(&a, &packets[1], h)]),
-    );
+    let events = b.ok(&user(RELAYER), relay(vec![recv_call(&a, &packets[1], h)]));
     assert_eq!(outcomes(&events), vec!["ok"]);
     assert_eq!(b.supply(&voucher), 10 + 11 + 12);
 
@@ -194,7 +191,11 @@ fn a_refused_message_drops_only_its_own_writes() {
     );
     assert_eq!(outcomes(&events), vec!["ok", "ok", codes::NO_COMMITMENT]);
     assert!(a
-        .get(&paths::commitment("transfer", "channel-0", packets[2].sequence))
+        .get(&paths::commitment(
+            "transfer",
+            "channel-0",
+            packets[2].sequence
+        ))
         .is_some());
 }
 
