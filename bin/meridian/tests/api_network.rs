@@ -1317,6 +1317,15 @@ fn every_endpoint() {
         assert_eq!(verify_state(&view, n0).is_some(), present, "{view}");
     }
     assert_eq!(items[0]["value"], raw["value"]);
+    let values = c.post_json(
+        n1,
+        "/v1/state/batch",
+        &json!({"keys": [hex::encode(&key), hex::encode(&absent_key)], "height": height, "proofs": false}),
+    );
+    assert_eq!(values["height"], height, "{values}");
+    assert_eq!(values["items"][0]["value"], raw["value"], "{values}");
+    assert_eq!(values["items"][0]["proof"], Value::Null, "{values}");
+    assert_eq!(values["items"][1]["value"], Value::Null, "{values}");
     for (body, code) in [
         (json!({"keys": []}), "api.bad_key"),
         (json!({"keys": ["zz"]}), "api.bad_key"),

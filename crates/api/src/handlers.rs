@@ -532,6 +532,14 @@ pub(crate) struct StatesBody {
     keys: Vec<String>,
     #[serde(default)]
     height: Option<u64>,
+    /// `false`: values only, no proofs (cheaper for both sides when the caller only needs
+    /// the node's word, e.g. a relayer deciding what is pending).
+    #[serde(default = "yes")]
+    proofs: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Up to [`MAX_STATE_BATCH`] raw state values at one finalized height (the latest unless
@@ -566,19 +574,46 @@ pub(crate) async fn get_states(
         .collect::<Result<Vec<_>, _>>()?;
     read(&s, move |l| {
         let height = body.height.unwrap_or_else(|| l.finalized_height());
+        if height > l.finalized_height() {
+            return Err(ApiError::not_found("height"));
+        }
         let mut items = Vec::with_capacity(keys.len());
         let mut at = None;
         for key in &keys {
-            let v = state_at(l, key, Some(height))?;
-            at.get_or_insert((v.height, v.header, v.state_root));
-            items.push(StateItemView {
-                key: v.key,
-                value: v.value,
-                proof: v.proof,
-            });
+            if body.proofs {
+                let v = state_at(l, key, Some(height))?;
+                at.get_or_insert((v.height, v.header, v.state_root));
+                items.push(StateItemView {
+                    key: v.key,
+                    value: v.value,
+                    proof: Some(v.proof),
+                });
+            } else {
+                let value = l.value_at(key, height).map_err(|e| match e.code() {
+                    "ledger.not_found" => ApiError::not_found("height"),
+                    _ => ApiError::internal(e),
+                })?;
+                items.push(StateItemView {
+                    key: hex::encode(key),
+                    value: value.as_ref().map(hex::encode),
+                    proof: None,
+                });
+            }
         }
-        let (height, header, state_root) =
-            at.ok_or_else(|| ApiError::internal("no key was read"))?;
+        let (height, header, state_root) = match at {
+            Some(at) => at,
+            None => {
+                let header = l
+                    .header(height)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(|| ApiError::not_found("height"))?;
+                (
+                    header.height,
+                    hex::encode(header.encode()),
+                    hex::encode(header.state_root),
+                )
+            }
+        };
         Ok(Json(StatesView {
             height,
             header,

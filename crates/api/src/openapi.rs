@@ -240,6 +240,7 @@ fn schemas() -> Value {
         "StatesRequest": object("state keys (hex, at most 256) and an optional height", vec![
             ("keys", array(hex("state key"), "")),
             ("height", nullable(int("finalized height; the latest when absent"))),
+            ("proofs", json!({"type": "boolean", "description": "false: values only, no proofs (the node's word); default true"})),
         ], &["keys"]),
         "States": object("state values at one height, each with its proof", vec![
             ("height", int("height of the header every proof is against")),
@@ -250,7 +251,7 @@ fn schemas() -> Value {
         "StateItem": object("a state value with its proof", vec![
             ("key", hex("state key")),
             ("value", nullable(hex("value, null when absent (non-membership proof)"))),
-            ("proof", hex("encoded JMT proof against the response's header")),
+            ("proof", nullable(hex("encoded JMT proof against the response's header; null when proofs were not asked for"))),
         ], &[]),
         "Balance": object("a bank balance with its proof", with_state(vec![
             ("symbol", string("")),

@@ -229,7 +229,8 @@ pub struct StateItemView {
     pub key: String,
     /// Hex value, or null when absent (non-membership proof).
     pub value: Option<String>,
-    pub proof: String,
+    /// Null when asked for values only (`"proofs": false`: the node's word, no proof).
+    pub proof: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

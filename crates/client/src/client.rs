@@ -603,7 +603,9 @@ impl Client {
             let view = StateView {
                 key: item.key,
                 value: item.value,
-                proof: item.proof,
+                proof: item
+                    .proof
+                    .ok_or_else(|| ClientError::bad_response("a state item without its proof"))?,
                 height: v.height,
                 header: v.header.clone(),
                 state_root: v.state_root.clone(),
@@ -622,6 +624,48 @@ impl Client {
             finality,
             items,
         })
+    }
+
+    /// The values at `keys` (at most 256) at one finalized height — the latest, or `height` —
+    /// without proofs: the node's word, for callers that act on it only as a hint (a relayer
+    /// deciding what is pending; the chain it relays to checks everything). Returns the
+    /// height read at.
+    pub fn state_values(
+        &self,
+        keys: &[Vec<u8>],
+        height: Option<u64>,
+    ) -> Result<(u64, Vec<Option<Vec<u8>>>)> {
+        let url = self.url("/v1/state/batch");
+        let body = serde_json::json!({
+            "keys": keys.iter().map(hex::encode).collect::<Vec<_>>(),
+            "height": height,
+            "proofs": false,
+        });
+        let v: meridian_api::StatesView = Self::read(&url, self.agent.post(&url).send_json(body))?;
+        if v.items.len() != keys.len() || height.is_some_and(|h| h != v.height) {
+            return Err(ClientError::bad_response(format!(
+                "asked for {} keys at {height:?}, told about {} at {}",
+                keys.len(),
+                v.items.len(),
+                v.height
+            )));
+        }
+        let mut values = Vec::with_capacity(keys.len());
+        for (key, item) in keys.iter().zip(v.items) {
+            if item.key != hex::encode(key) {
+                return Err(ClientError::bad_response(
+                    "the node answered for another key",
+                ));
+            }
+            values.push(
+                item.value
+                    .as_deref()
+                    .map(hex::decode)
+                    .transpose()
+                    .map_err(|_| ClientError::bad_response("value is not hex"))?,
+            );
+        }
+        Ok((v.height, values))
     }
 
     /// The value at `key` (`None` = absent, proven by a non-membership proof) at the latest

@@ -13,8 +13,8 @@ use meridian_storage::{
     BlockCommit, CommitOutcome, PreparedState, StateProof, StorageError, Store,
 };
 use meridian_types::{
-    decode_exact, Address, Block, ChainConfig, ChainId, Encode, Hash32, HashFn, Header, Receipt,
-    SignedTx, ValidatorSet, CHAIN_CONFIG_KEY, MAX_BLOCK_TXS, VALIDATORS_KEY,
+    decode_exact, Address, Block, ChainConfig, ChainId, Decode, Encode, Hash32, HashFn, Header,
+    Receipt, SignedTx, ValidatorSet, CHAIN_CONFIG_KEY, MAX_BLOCK_TXS, VALIDATORS_KEY,
 };
 
 use crate::genesis::Genesis;
@@ -495,6 +495,20 @@ impl Ledger {
             Some(raw) => Block::decode_untrusted(&raw)
                 .map(Some)
                 .map_err(|e| LedgerError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// Header of the finalized block at `height`, decoded without its transactions (state
+    /// queries need only the header; decoding a full block per query cost more than the query).
+    pub fn header(&self, height: u64) -> Result<Option<Header>, LedgerError> {
+        match self.store.block(height)? {
+            Some(raw) => {
+                let mut r = meridian_types::Reader::new(&raw);
+                Header::decode_from(&mut r)
+                    .map(Some)
+                    .map_err(|e| LedgerError::Corrupt(e.to_string()))
+            }
             None => Ok(None),
         }
     }
@@ -1045,7 +1059,7 @@ impl Ledger {
     /// A state value with its proof against the finalized header at `height` (latest if None).
     pub fn query(&self, key: &[u8], height: Option<u64>) -> Result<StateQuery, LedgerError> {
         let height = height.unwrap_or_else(|| self.finalized_height());
-        let header = self.block(height)?.ok_or(LedgerError::NotFound)?.header;
+        let header = self.header(height)?.ok_or(LedgerError::NotFound)?;
         let (value, proof) = self.store.get_with_proof(key, height)?;
         Ok(StateQuery {
             key: key.to_vec(),
@@ -1053,6 +1067,14 @@ impl Ledger {
             proof,
             header,
         })
+    }
+
+    /// A state value at finalized `height`, without a proof (the node's word).
+    pub fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        if height > self.finalized_height() {
+            return Err(LedgerError::NotFound);
+        }
+        Ok(self.store.get_at(key, height)?)
     }
 
     /// The next nonce of `addr` in the finalized state.
