@@ -485,6 +485,12 @@ impl Client {
         self.get("/v1/blocks/latest")
     }
 
+    /// `GET /v1/headers/latest` without checks: the tip's header fields and certificate,
+    /// without the block's transaction list (cheap to poll).
+    pub fn latest_header(&self) -> Result<meridian_api::HeaderView> {
+        self.get("/v1/headers/latest")
+    }
+
     /// A block whose header decodes to the claimed fields and hash; with a trust anchor, its
     /// certificate is verified too.
     pub fn verified_block(&self, height: u64) -> Result<VerifiedBlock> {

@@ -502,15 +502,20 @@ impl Ledger {
     /// Header of the finalized block at `height`, decoded without its transactions (state
     /// queries need only the header; decoding a full block per query cost more than the query).
     pub fn header(&self, height: u64) -> Result<Option<Header>, LedgerError> {
-        match self.store.block(height)? {
-            Some(raw) => {
-                let mut r = meridian_types::Reader::new(&raw);
-                Header::decode_from(&mut r)
-                    .map(Some)
-                    .map_err(|e| LedgerError::Corrupt(e.to_string()))
-            }
-            None => Ok(None),
-        }
+        Ok(self.header_and_tx_count(height)?.map(|(h, _)| h))
+    }
+
+    /// [`Self::header`] and how many transactions the block holds (read from the block's
+    /// encoding, not decoded).
+    pub fn header_and_tx_count(&self, height: u64) -> Result<Option<(Header, usize)>, LedgerError> {
+        let Some(raw) = self.store.block(height)? else {
+            return Ok(None);
+        };
+        let mut r = meridian_types::Reader::new(&raw);
+        let corrupt = |e: meridian_types::CodecError| LedgerError::Corrupt(e.to_string());
+        let header = Header::decode_from(&mut r).map_err(corrupt)?;
+        let count = r.len(MAX_BLOCK_TXS, "block.txs").map_err(corrupt)?;
+        Ok(Some((header, count)))
     }
 
     /// Admits a client or gossiped transaction into the mempool.

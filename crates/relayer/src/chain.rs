@@ -120,7 +120,7 @@ impl Endpoint {
     }
 
     pub(crate) fn status(&self) -> Result<Tip> {
-        let b = self.client.latest_block().map_err(|e| self.err(e))?;
+        let b = self.client.latest_header().map_err(|e| self.err(e))?;
         Ok(Tip {
             height: b.height,
             time_ms: b.timestamp_ms,
