@@ -481,7 +481,9 @@ pub fn run(args: &RelayerArgs) -> Result<()> {
             Ok(r) => {
                 metrics_add(&metrics, &relayer.metrics);
                 if !r.is_idle() {
+                    // More is likely waiting: the next pass at once, not after `poll`.
                     tracing::info!(?r, "relayed");
+                    continue;
                 }
             }
             Err(e) => {

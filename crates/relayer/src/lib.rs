@@ -18,7 +18,6 @@ mod metrics;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use meridian_interop::{codes, paths, Acknowledgement, ChannelEnd, Ordering, Packet};
 use meridian_interop_module::{InteropCall, InteropEvent};
@@ -221,28 +220,6 @@ impl Relayer {
         }
         self.metrics.record(&report);
         Ok(report)
-    }
-
-    /// Runs steps until `stop` returns true (checked between steps): the next one at once
-    /// after a step that relayed something (more is likely waiting), else after `poll`.
-    pub fn run(&mut self, poll: Duration, mut stop: impl FnMut() -> bool) -> Result<()> {
-        while !stop() {
-            match self.step() {
-                Ok(r) if !r.is_idle() => {
-                    tracing::info!(?r, "relayed");
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.metrics
-                        .errors
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::warn!("relay step failed: {e}");
-                }
-            }
-            std::thread::sleep(poll);
-        }
-        Ok(())
     }
 
     fn ends_mut(&mut self, a_to_b: bool) -> (&mut Endpoint, &mut Endpoint) {
