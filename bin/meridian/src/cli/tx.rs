@@ -624,6 +624,27 @@ fn describe_interop_event(ev: &InteropEvent) -> Option<String> {
             readable_key(key),
             hex::encode(value_hash)
         ),
+        InteropEvent::Relayed { outcomes } => {
+            let applied = outcomes
+                .iter()
+                .filter(|o| *o == meridian_interop_module::relay::APPLIED)
+                .count();
+            let refused: Vec<String> = outcomes
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| *o != meridian_interop_module::relay::APPLIED)
+                .map(|(i, o)| format!("#{i} {o}"))
+                .collect();
+            if refused.is_empty() {
+                format!("relayed {applied} of {} messages", outcomes.len())
+            } else {
+                format!(
+                    "relayed {applied} of {} messages; refused: {}",
+                    outcomes.len(),
+                    refused.join(", ")
+                )
+            }
+        }
         // Kinds added to the module after this build.
         #[allow(unreachable_patterns)]
         _ => return None,
@@ -968,6 +989,12 @@ mod tests {
                      hash {}) stored",
                     "ee".repeat(32)
                 ),
+            ),
+            (
+                InteropEvent::Relayed {
+                    outcomes: vec!["ok".into(), "interop.already_received".into(), "ok".into()],
+                },
+                "relayed 2 of 3 messages; refused: #1 interop.already_received".into(),
             ),
         ];
         let kinds: Vec<&str> = cases.iter().map(|(ev, _)| ev.kind()).collect();
