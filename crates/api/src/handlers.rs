@@ -181,10 +181,11 @@ pub(crate) struct BatchBody {
 /// Most transactions in one `/v1/txs/batch` request (one gossip message's worth).
 pub const MAX_SUBMIT_BATCH: usize = meridian_node::gossip::MAX_BATCH_TXS;
 
-fn too_many(n: usize) -> ApiError {
+/// `api.batch_too_large`: a request listed `n` `what`s, more than `max`.
+fn too_many(n: usize, max: usize, what: &str) -> ApiError {
     ApiError::code(
         codes::BATCH_TOO_LARGE,
-        format!("{n} transactions in one batch; at most {MAX_SUBMIT_BATCH}"),
+        format!("{n} {what} in one request; at most {max}"),
     )
 }
 
@@ -204,7 +205,7 @@ fn parse_batch(content_type: &str, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError
                 .u16("batch.count")
                 .map_err(|e| ApiError::code(codes::BAD_BODY, e.to_string()))?;
             if usize::from(count) > MAX_SUBMIT_BATCH {
-                return Err(too_many(count.into()));
+                return Err(too_many(count.into(), MAX_SUBMIT_BATCH, "transactions"));
             }
             meridian_node::gossip::decode_batch(body).ok_or_else(|| {
                 ApiError::code(
@@ -218,7 +219,7 @@ fn parse_batch(content_type: &str, body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError
                 .map_err(|e| ApiError::code(codes::BAD_JSON, e.to_string()))?;
             let b: BatchBody = crate::extract::from_object(v)?;
             if b.txs.len() > MAX_SUBMIT_BATCH {
-                return Err(too_many(b.txs.len()));
+                return Err(too_many(b.txs.len(), MAX_SUBMIT_BATCH, "transactions"));
             }
             b.txs
                 .iter()
@@ -280,21 +281,20 @@ pub(crate) struct OutcomesBody {
     hashes: Vec<String>,
 }
 
+fn at_most(n: usize, max: usize, what: &str) -> Result<(), ApiError> {
+    if n > max {
+        return Err(too_many(n, max, what));
+    }
+    Ok(())
+}
+
 /// Outcomes of up to [`MAX_SUBMIT_BATCH`] transactions in one request: what a sender of a
 /// batch waits for. Receipts only, no inclusion proofs (building one hashes the whole block).
 pub(crate) async fn tx_outcomes(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<OutcomesBody>,
 ) -> ApiResult<TxOutcomesView> {
-    if body.hashes.len() > MAX_SUBMIT_BATCH {
-        return Err(ApiError::code(
-            codes::BATCH_TOO_LARGE,
-            format!(
-                "{} hashes in one request; at most {MAX_SUBMIT_BATCH}",
-                body.hashes.len()
-            ),
-        ));
-    }
+    at_most(body.hashes.len(), MAX_SUBMIT_BATCH, "hashes")?;
     let hashes = body
         .hashes
         .iter()
@@ -556,15 +556,7 @@ pub(crate) async fn get_states(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<StatesBody>,
 ) -> ApiResult<StatesView> {
-    if body.keys.len() > MAX_STATE_BATCH {
-        return Err(ApiError::code(
-            codes::BATCH_TOO_LARGE,
-            format!(
-                "{} keys in one request; at most {MAX_STATE_BATCH}",
-                body.keys.len()
-            ),
-        ));
-    }
+    at_most(body.keys.len(), MAX_STATE_BATCH, "keys")?;
     if body.keys.is_empty() {
         return Err(ApiError::code(codes::BAD_KEY, "ask for at least one key"));
     }

@@ -156,50 +156,37 @@ impl Endpoint {
         keys: &[Vec<u8>],
         height: Option<u64>,
     ) -> Result<(u64, Vec<Option<Vec<u8>>>)> {
-        let Some(first) = keys.chunks(MAX_STATE_KEYS).next() else {
-            return Ok((height.unwrap_or(0), Vec::new()));
-        };
-        let (at, mut values) = self
-            .client
-            .state_values(first, height)
-            .map_err(|e| self.err(e))?;
-        let chunks: Vec<&[Vec<u8>]> = keys.chunks(MAX_STATE_KEYS).skip(1).collect();
-        let rest = crate::par_map(&chunks, |c| {
-            Ok(self
-                .client
-                .state_values(c, Some(at))
-                .map_err(|e| self.err(e))?
-                .1)
-        })?;
-        values.extend(rest.into_iter().flatten());
-        Ok((at, values))
+        self.read_chunked(keys, height, |c, h| self.client.state_values(c, h))
     }
 
     /// The encoded proofs (present or absent) of `keys` at `height`, each checked against the
     /// header at `height` (in concurrent requests of [`MAX_STATE_KEYS`]).
     pub fn proofs(&self, keys: &[Vec<u8>], height: u64) -> Result<Vec<Vec<u8>>> {
-        let (_, items) = self.states(keys, Some(height))?;
+        let (_, items) = self.read_chunked(keys, Some(height), |c, h| {
+            self.client.states(c, h).map(|v| (v.height, v.items))
+        })?;
         Ok(items.into_iter().map(|(_, p)| p).collect())
     }
 
-    fn states(&self, keys: &[Vec<u8>], height: Option<u64>) -> Result<(u64, Vec<ProvenValue>)> {
+    /// `read` over `keys` in requests of [`MAX_STATE_KEYS`]: the first fixes the height when
+    /// none is given, the rest read at it concurrently. Returns the height and the results
+    /// in key order.
+    fn read_chunked<T: Send>(
+        &self,
+        keys: &[Vec<u8>],
+        height: Option<u64>,
+        read: impl Fn(&[Vec<u8>], Option<u64>) -> meridian_client::Result<(u64, Vec<T>)> + Sync,
+    ) -> Result<(u64, Vec<T>)> {
         let Some(first) = keys.chunks(MAX_STATE_KEYS).next() else {
             return Ok((height.unwrap_or(0), Vec::new()));
         };
-        // The first request fixes the height when none is given; the rest read at it.
-        let head = self.client.states(first, height).map_err(|e| self.err(e))?;
-        let at = head.height;
+        let (at, mut out) = read(first, height).map_err(|e| self.err(e))?;
         let chunks: Vec<&[Vec<u8>]> = keys.chunks(MAX_STATE_KEYS).skip(1).collect();
         let rest = crate::par_map(&chunks, |c| {
-            Ok(self
-                .client
-                .states(c, Some(at))
-                .map_err(|e| self.err(e))?
-                .items)
+            Ok(read(c, Some(at)).map_err(|e| self.err(e))?.1)
         })?;
-        let mut items = head.items;
-        items.extend(rest.into_iter().flatten());
-        Ok((at, items))
+        out.extend(rest.into_iter().flatten());
+        Ok((at, out))
     }
 
     pub(crate) fn read_u64_at(&self, key: &[u8], height: u64) -> Result<u64> {
@@ -515,9 +502,6 @@ impl Endpoint {
         })
     }
 }
-
-/// A value (`None`: absent) and its encoded proof.
-type ProvenValue = (Option<Vec<u8>>, Vec<u8>);
 
 /// What became of one submitted transaction.
 struct Outcome {
