@@ -511,8 +511,19 @@ impl MvMemory {
         let mut new_key = false;
         for (k, v) in writes {
             let hash = self.hash(&k);
+            // Indexed before its version becomes visible in the shard: range reads and their
+            // validation find keys through the index, so a version visible but not yet
+            // indexed (its publisher preempted between the two steps) let a committed range
+            // read miss a lower transaction's write. The ordered index's lock is never held
+            // with a shard's.
+            if is_ordered_key(&k) && !self.ordered.read().contains_key(k.as_slice()) {
+                self.ordered
+                    .write()
+                    .entry(Arc::from(k.as_slice()))
+                    .or_insert(hash);
+            }
             let mut shard = self.shard(hash).write();
-            let (bytes, versions, created) = shard.entry(hash, k);
+            let (bytes, versions, _) = shard.entry(hash, k);
             match versions.binary_search_by_key(&idx, |(j, _)| *j) {
                 Ok(p) => versions[p].1 = Entry::Write(inc, v),
                 Err(p) => {
@@ -521,10 +532,6 @@ impl MvMemory {
                 }
             }
             drop(shard);
-            if created && is_ordered_key(&bytes) {
-                // The ordered index's lock is never held with a shard's.
-                self.ordered.write().insert(bytes.clone(), hash);
-            }
             keys.push(Key { hash, bytes });
         }
         for k in previous {
