@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// Seconds to wait for stragglers after the window.
     #[arg(long, default_value_t = 30)]
     pub drain: u64,
+    /// Seconds at the start of the window left out of the steady-state latency figures (the
+    /// chain goes from idle to loaded then); the whole-window figures keep them.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u64,
     /// What to send: `transfer` (bank transfers), `counter` or `token` (contract calls), or
     /// `interop`: packet latency and relayed packets/s from region A (`--nodes`, first URL)
     /// to region B (`--peer-node`) over a transfer channel.
@@ -90,6 +94,19 @@ pub struct BenchArgs {
     pub link_rtt_ms: u64,
 }
 
+/// Latency of the transactions submitted in `[from_s, to_s)` of the window.
+#[derive(Serialize, Debug)]
+pub struct IntervalLatency {
+    pub from_s: u64,
+    pub to_s: u64,
+    pub committed: usize,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+}
+
+/// Width of the slices of [`Report::latency_by_interval`].
+const INTERVAL_S: u64 = 5;
+
 #[derive(Serialize, Debug)]
 pub struct Report {
     pub commit: String,
@@ -117,6 +134,14 @@ pub struct Report {
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_p99: f64,
+    /// Transactions submitted after the warm-up, and their latency.
+    pub warmup_s: u64,
+    pub steady_committed: usize,
+    pub steady_latency_ms_p50: f64,
+    pub steady_latency_ms_p95: f64,
+    pub steady_latency_ms_p99: f64,
+    /// Latency of the transactions submitted in each 5-second slice of the window.
+    pub latency_by_interval: Vec<IntervalLatency>,
     pub verify_per_sec_one_core: f64,
     pub verify_ceiling_tps: f64,
     pub fraction_of_ceiling: f64,
@@ -484,15 +509,41 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     let mut lat: Vec<f64> = Vec::new();
+    // (submitted at, latency) of every committed transaction, for the steady-state figures.
+    let mut timed: Vec<(f64, f64)> = Vec::new();
     let mut last_commit = 0f64;
     for (i, c) in commits.iter().enumerate() {
         if let Some(c) = c {
             let s = submitted_at[i].load(Ordering::SeqCst) as f64 / 1e6;
             lat.push((c - s).max(0.0) * 1e3);
+            timed.push((s, (c - s).max(0.0) * 1e3));
             last_commit = last_commit.max(*c);
         }
     }
     lat.sort_by(|a, b| a.total_cmp(b));
+    let submitted_in = |from: f64, to: f64| {
+        let mut v: Vec<f64> = timed
+            .iter()
+            .filter(|(s, _)| *s >= from && *s < to)
+            .map(|(_, l)| *l)
+            .collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v
+    };
+    let steady = submitted_in(args.warmup as f64, f64::INFINITY);
+    let latency_by_interval = (0..args.duration.div_ceil(INTERVAL_S))
+        .map(|k| {
+            let (from_s, to_s) = (k * INTERVAL_S, ((k + 1) * INTERVAL_S).min(args.duration));
+            let v = submitted_in(from_s as f64, to_s as f64);
+            IntervalLatency {
+                from_s,
+                to_s,
+                committed: v.len(),
+                latency_ms_p50: percentile(&v, 0.50),
+                latency_ms_p99: percentile(&v, 0.99),
+            }
+        })
+        .collect();
     let n_committed = lat.len();
     let committed_tps = if last_commit > 0.0 {
         n_committed as f64 / last_commit
@@ -532,6 +583,12 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         latency_ms_p50: percentile(&lat, 0.50),
         latency_ms_p95: percentile(&lat, 0.95),
         latency_ms_p99: percentile(&lat, 0.99),
+        warmup_s: args.warmup,
+        steady_committed: steady.len(),
+        steady_latency_ms_p50: percentile(&steady, 0.50),
+        steady_latency_ms_p95: percentile(&steady, 0.95),
+        steady_latency_ms_p99: percentile(&steady, 0.99),
+        latency_by_interval,
         verify_per_sec_one_core: verify,
         verify_ceiling_tps: ceiling,
         fraction_of_ceiling: if ceiling > 0.0 {
@@ -703,6 +760,14 @@ pub fn run_and_report(args: &BenchArgs) -> Result<()> {
     println!(
         "committed {} of {} ({} rejected) in {} s window: {:.0} tx/s sustained; latency p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
         r.committed, r.submitted, r.rejected, r.duration_s, r.committed_tps, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_p99
+    );
+    println!(
+        "after the first {} s: {} committed, latency p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
+        r.warmup_s,
+        r.steady_committed,
+        r.steady_latency_ms_p50,
+        r.steady_latency_ms_p95,
+        r.steady_latency_ms_p99
     );
     if r.workload != "transfer" {
         println!(

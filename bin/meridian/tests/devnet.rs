@@ -158,6 +158,8 @@ fn bench_smoke(dir: &Path, api_base: u16) {
             "4",
             "--drain",
             "30",
+            "--warmup",
+            "1",
         ])
         .arg("--nodes")
         .arg(nodes.join(","))
@@ -187,4 +189,16 @@ fn bench_smoke(dir: &Path, api_base: u16) {
         );
     }
     assert!(r["latency_ms_p50"].as_f64() <= r["latency_ms_p99"].as_f64());
+    // Steady state: the transactions submitted after the 1 s warm-up (about half of them).
+    assert_eq!(r["warmup_s"], 1);
+    let steady = r["steady_committed"].as_u64().unwrap();
+    assert!(steady > 0 && steady < 100, "steady-state share: {r}");
+    assert!(r["steady_latency_ms_p50"].as_f64().is_some_and(|v| v > 0.0));
+    assert!(r["steady_latency_ms_p50"].as_f64() <= r["steady_latency_ms_p99"].as_f64());
+    // One 5-second slice covers the 2 s window and holds every transaction.
+    let slices = r["latency_by_interval"].as_array().unwrap();
+    assert_eq!(slices.len(), 1, "{r}");
+    assert_eq!(slices[0]["from_s"], 0);
+    assert_eq!(slices[0]["to_s"], 2);
+    assert_eq!(slices[0]["committed"], 100);
 }

@@ -218,7 +218,6 @@ where
             return Ok(()); // genesis is committed when the ledger opens
         }
         self.ledger.finalize(b, cert)?;
-        tracing::debug!(height = b.header.height, txs = b.txs.len(), "finalized");
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ use meridian_types::{
 
 use crate::genesis::Genesis;
 use crate::hash::ChainHash;
-use crate::metrics::Metrics;
+use crate::metrics::{BlockWork, Metrics};
 use crate::notify::{Above, HeightNotify};
 
 /// Why the ledger refused something. Stable codes via `code()`.
@@ -116,11 +116,22 @@ pub struct Ledger {
     /// Parsed sender keys (see [`Ledger::sender_key`]).
     sender_keys: Mutex<HashMap<Vec<u8>, PublicKey>>,
     pending: Mutex<HashMap<Hash32, Pending>>,
+    /// Held while re-executing a peer's block: consensus and the finalizer can ask for the
+    /// same block at once (a slow node receives the finalized block before its own check
+    /// ended), and the second caller must wait and reuse the result, not execute it again.
+    verifying: Mutex<()>,
     pool: Mutex<Mempool>,
     verified: Mutex<VerifiedSet>,
     genesis: Block,
     metrics: Metrics,
     finalized: HeightNotify,
+}
+
+/// CPU time of the calling thread, for the debug timings of block work (wall time alone cannot
+/// tell work from waiting for a core).
+fn thread_cpu_us() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -362,6 +373,7 @@ impl Ledger {
             sender_keys: Mutex::new(HashMap::new()),
             tip_time_ms: std::sync::atomic::AtomicU64::new(tip_time_ms),
             pending: Mutex::new(HashMap::new()),
+            verifying: Mutex::new(()),
             genesis: genesis_block,
             metrics: Metrics::new(Some(dir.to_path_buf())),
             finalized: HeightNotify::new(height),
@@ -834,6 +846,8 @@ impl Ledger {
         proposer: &[u8],
         now_ms: u64,
     ) -> Result<Block, LedgerError> {
+        let started = std::time::Instant::now();
+        let cpu_started = thread_cpu_us();
         let (parent, state) = self.parent_state(parent_hash)?;
         // On the committed tip, read exactly the parent's version: a later block may be
         // committed while this one executes, and "latest" would then include it.
@@ -847,6 +861,7 @@ impl Ledger {
         let mut candidates =
             lock(&self.pool).select(max_txs, max_bytes, |a| Executor::next_nonce(&read, a));
         candidates.truncate(within_execution_budget(&candidates));
+        let selected = started.elapsed();
         let env = BlockEnv {
             chain_id: self.chain_id.clone(),
             height: parent.height + 1,
@@ -868,8 +883,10 @@ impl Ledger {
         if let Some(e) = read.error.into_inner() {
             return Err(e.into());
         }
+        let executed = started.elapsed();
         let writes: Vec<_> = out.writes.into_iter().collect();
         let new_state = self.store.prepare(state.as_ref(), env.height, writes)?;
+        let prepared = started.elapsed();
         let block = Block {
             header: Header {
                 chain_id: self.chain_id.clone(),
@@ -885,6 +902,18 @@ impl Ledger {
             txs: out.txs,
         };
         self.remember(&block, new_state, &out.tx_hashes, &out.receipts);
+        let took = started.elapsed();
+        self.metrics.record_work(BlockWork::Propose, took);
+        tracing::debug!(
+            height = env.height,
+            txs = block.txs.len(),
+            ms = took.as_millis() as u64,
+            cpu_ms = (thread_cpu_us() - cpu_started) / 1000,
+            select_ms = selected.as_millis() as u64,
+            exec_ms = (executed - selected).as_millis() as u64,
+            root_ms = (prepared - executed).as_millis() as u64,
+            "proposed"
+        );
         Ok(block)
     }
 
@@ -920,11 +949,19 @@ impl Ledger {
     /// Re-executes a peer's block on its parent and accepts it only if every root matches.
     pub fn verify(&self, block: &Block) -> Result<(), LedgerError> {
         let hash = block.hash(&self.hash);
-        if lock(&self.pending).contains_key(&hash)
-            || self.store.block_hash(block.header.height)? == Some(hash)
-        {
+        let executed = || -> Result<bool, LedgerError> {
+            Ok(lock(&self.pending).contains_key(&hash)
+                || self.store.block_hash(block.header.height)? == Some(hash))
+        };
+        if executed()? {
             return Ok(()); // already executed, or already final
         }
+        let _one_at_a_time = lock(&self.verifying);
+        if executed()? {
+            return Ok(()); // another caller executed it meanwhile
+        }
+        let started = std::time::Instant::now();
+        let cpu_started = thread_cpu_us();
         let invalid = |m: String| Err(LedgerError::InvalidBlock(m));
         let (parent, state) = self.parent_state(&block.header.parent)?;
         let h = &block.header;
@@ -977,12 +1014,23 @@ impl Ledger {
         if out.receipts_root != h.receipts_root {
             return invalid("receipts_root mismatch".into());
         }
+        let executed = started.elapsed();
         let writes: Vec<_> = out.writes.into_iter().collect();
         let new_state = self.store.prepare(state.as_ref(), h.height, writes)?;
         if new_state.root() != h.state_root {
             return invalid("state_root mismatch".into());
         }
         self.remember(block, new_state, &out.tx_hashes, &out.receipts);
+        let took = started.elapsed();
+        self.metrics.record_work(BlockWork::Verify, took);
+        tracing::debug!(
+            height = h.height,
+            txs = block.txs.len(),
+            ms = took.as_millis() as u64,
+            cpu_ms = (thread_cpu_us() - cpu_started) / 1000,
+            exec_ms = executed.as_millis() as u64,
+            "verified"
+        );
         Ok(())
     }
 
@@ -1003,6 +1051,8 @@ impl Ledger {
         if !lock(&self.pending).contains_key(&hash) {
             self.verify(block)?;
         }
+        let started = std::time::Instant::now();
+        let cpu_started = thread_cpu_us();
         // Keep the speculative entry in place until the commit is durable, so a concurrent
         // verification of a child always finds its parent (pending or committed), never a gap
         // in which it would re-execute the parent into a second state object.
@@ -1017,6 +1067,7 @@ impl Ledger {
         };
         let encoded = block.encode();
         let bytes = encoded.len();
+        let store_started = std::time::Instant::now();
         let outcome = self.store.commit(BlockCommit {
             height,
             block_hash: hash,
@@ -1026,6 +1077,7 @@ impl Ledger {
             receipts,
             state,
         })?;
+        let stored = store_started.elapsed();
         if outcome == CommitOutcome::Committed {
             self.metrics
                 .record_finalized(block.header.timestamp_ms, block.txs.len(), bytes);
@@ -1043,6 +1095,16 @@ impl Ledger {
             .map(|t| Address::from_public_key(&self.hash, &t.body.sender))
             .collect();
         lock(&self.pool).prune(height + 1, &touched, |a| read_nonce(store, a));
+        let took = started.elapsed();
+        self.metrics.record_work(BlockWork::Commit, took);
+        tracing::debug!(
+            height,
+            txs = block.txs.len(),
+            ms = took.as_millis() as u64,
+            cpu_ms = (thread_cpu_us() - cpu_started) / 1000,
+            store_ms = stored.as_millis() as u64,
+            "committed"
+        );
         Ok(())
     }
 

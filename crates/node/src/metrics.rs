@@ -17,6 +17,8 @@ use meridian_mempool::MempoolError;
 const LATENCY_BOUNDS_MS: &[u64] = &[
     25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000,
 ];
+/// Upper bounds (ms) of the block work buckets (execution on propose/verify, commit).
+const WORK_BOUNDS_MS: &[u64] = &[1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000];
 /// Upper bounds of the block size buckets, in transactions.
 const BLOCK_TXS_BOUNDS: &[u64] = &[0, 1, 10, 100, 1_000, 5_000, 10_000, 50_000];
 /// Upper bounds of the block size buckets, in encoded bytes.
@@ -135,9 +137,20 @@ fn dir_size(path: &Path) -> u64 {
     total
 }
 
+/// A piece of per-block work timed by [`Metrics::record_work`].
+#[derive(Clone, Copy, Debug)]
+pub enum BlockWork {
+    Propose,
+    Verify,
+    Commit,
+}
+
 /// Counters and histograms of one node. Owned by the [`crate::Ledger`].
 pub struct Metrics {
     finalize_latency_ms: Histogram,
+    propose_ms: Histogram,
+    verify_ms: Histogram,
+    commit_ms: Histogram,
     block_txs: Histogram,
     block_bytes: Histogram,
     last_block_txs: AtomicU64,
@@ -152,6 +165,9 @@ impl Metrics {
     pub fn new(storage_dir: Option<PathBuf>) -> Self {
         Self {
             finalize_latency_ms: Histogram::new(LATENCY_BOUNDS_MS),
+            propose_ms: Histogram::new(WORK_BOUNDS_MS),
+            verify_ms: Histogram::new(WORK_BOUNDS_MS),
+            commit_ms: Histogram::new(WORK_BOUNDS_MS),
             block_txs: Histogram::new(BLOCK_TXS_BOUNDS),
             block_bytes: Histogram::new(BLOCK_BYTES_BOUNDS),
             last_block_txs: AtomicU64::new(0),
@@ -202,6 +218,25 @@ impl Metrics {
         self.txs_finalized.fetch_add(txs as u64, Relaxed);
     }
 
+    /// Records the time one block's work took on this node: building a proposal, re-executing
+    /// a peer's block, or committing a finalized one. These are on consensus' critical path.
+    pub fn record_work(&self, work: BlockWork, took: Duration) {
+        self.work(work).observe(took.as_millis() as u64);
+    }
+
+    fn work(&self, work: BlockWork) -> &Histogram {
+        match work {
+            BlockWork::Propose => &self.propose_ms,
+            BlockWork::Verify => &self.verify_ms,
+            BlockWork::Commit => &self.commit_ms,
+        }
+    }
+
+    /// How many times `work` was recorded.
+    pub fn work_count(&self, work: BlockWork) -> u64 {
+        self.work(work).count()
+    }
+
     /// Rejections so far with `code` (a [`MempoolError`] code).
     pub fn rejected(&self, code: &str) -> u64 {
         MempoolError::ALL_CODES
@@ -243,6 +278,24 @@ impl Metrics {
             &mut out,
             "meridian_finalization_latency_seconds",
             "Time from a block's timestamp to its local commit.",
+            1000,
+        );
+        self.propose_ms.render(
+            &mut out,
+            "meridian_block_propose_seconds",
+            "Time this node spent building a proposal (selection, execution, state root).",
+            1000,
+        );
+        self.verify_ms.render(
+            &mut out,
+            "meridian_block_verify_seconds",
+            "Time this node spent re-executing a peer's proposed block.",
+            1000,
+        );
+        self.commit_ms.render(
+            &mut out,
+            "meridian_block_commit_seconds",
+            "Time this node spent committing a finalized block durably.",
             1000,
         );
         self.block_txs.render(
@@ -344,6 +397,7 @@ mod tests {
         m.record_submit(&Err(MempoolError::BadSignature));
         m.record_submit(&Ok([0; 32]));
         m.record_finalized(0, 3, 700);
+        m.record_work(BlockWork::Verify, Duration::from_millis(30));
         let text = m.render(7, 2);
         assert!(text.contains("meridian_finalized_height 7\n"));
         assert!(text.contains("meridian_mempool_txs 2\n"));
@@ -354,6 +408,9 @@ mod tests {
         assert!(text.contains("meridian_block_bytes_bucket{le=\"1024\"} 1\n"));
         assert!(text.contains("meridian_finalization_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
         assert!(text.contains("meridian_storage_bytes 1000\n"));
+        assert!(text.contains("meridian_block_verify_seconds_bucket{le=\"0.025\"} 0\n"));
+        assert!(text.contains("meridian_block_verify_seconds_bucket{le=\"0.05\"} 1\n"));
+        assert!(text.contains("meridian_block_propose_seconds_count 0\n"));
         assert_eq!(m.rejected("tx.bad_signature"), 1);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert!(line.starts_with("meridian_"), "{line}");

@@ -305,6 +305,53 @@ fn finalize_wakes_height_waiters() {
     assert_eq!(waiter.join().unwrap(), 1);
 }
 
+/// Consensus and the finalizer may ask for the same block at once; it is executed once and
+/// every caller gets the answer.
+#[test]
+fn concurrent_verifications_of_one_block_execute_it_once() {
+    let suite = Suite::Intl;
+    let v = key(suite, 100);
+    let g = genesis(suite, std::slice::from_ref(&v));
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
+    let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+    for i in 0..200u32 {
+        let mut seed = [7u8; 32];
+        seed[..4].copy_from_slice(&i.to_be_bytes());
+        let sender = PrivateKey::from_seed(suite, &seed);
+        let tx = sign_tx(
+            &sender,
+            a.chain_id(),
+            0,
+            100,
+            BankCall::CreateAsset {
+                symbol: format!("S{i}"),
+                decimals: 0,
+                max_supply: 5,
+            }
+            .into_call(),
+        );
+        a.submit(&tx.encode()).unwrap();
+    }
+    let parent = a.finalized_block().unwrap().hash(&a.hasher());
+    let block = a.propose(&parent, 1, b"l", 1_700_000_001_000).unwrap();
+    assert_eq!(block.txs.len(), 200);
+    // b never saw the transactions: each verification would check 200 signatures cold.
+    let start = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                start.wait();
+                b.verify(&block).unwrap();
+            });
+        }
+    });
+    assert_eq!(b.metrics().work_count(metrics::BlockWork::Verify), 1);
+    b.finalize(&block, vec![1]).unwrap();
+    assert_eq!(b.metrics().work_count(metrics::BlockWork::Verify), 1);
+    assert_eq!(b.metrics().work_count(metrics::BlockWork::Commit), 1);
+}
+
 #[test]
 fn verifier_rejects_tampered_blocks() {
     let suite = Suite::Intl;

@@ -512,6 +512,12 @@ impl Store {
         let h = codec::u64_key(height);
         let nodes = layer.batch.nodes();
         let values = layer.batch.values();
+        tracing::debug!(
+            height,
+            nodes = nodes.len(),
+            values = values.len(),
+            "commit batch"
+        );
         let mut batch = inner.db.batch().durability(Some(PersistMode::SyncAll));
         batch.insert(&ks.blocks, h, block);
         batch.insert(&ks.block_heights, block_hash, h);
