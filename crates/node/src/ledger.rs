@@ -134,6 +134,33 @@ fn thread_cpu_us() -> u64 {
     t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1_000
 }
 
+/// Wall and thread-CPU time of one block's work (propose, verify, commit).
+struct WorkTimer {
+    wall: std::time::Instant,
+    cpu_us: u64,
+}
+
+impl WorkTimer {
+    fn start() -> Self {
+        Self {
+            wall: std::time::Instant::now(),
+            cpu_us: thread_cpu_us(),
+        }
+    }
+    fn elapsed(&self) -> std::time::Duration {
+        self.wall.elapsed()
+    }
+    /// Records the work in `metrics`; returns (wall ms, CPU ms) for the debug log.
+    fn finish(&self, metrics: &Metrics, work: BlockWork) -> (u64, u64) {
+        let took = self.wall.elapsed();
+        metrics.record_work(work, took);
+        (
+            took.as_millis() as u64,
+            (thread_cpu_us() - self.cpu_us) / 1000,
+        )
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a ledger lock is a bug that already aborted that operation; the
     // data is still consistent because every mutation is a single insert/remove.
@@ -846,8 +873,7 @@ impl Ledger {
         proposer: &[u8],
         now_ms: u64,
     ) -> Result<Block, LedgerError> {
-        let started = std::time::Instant::now();
-        let cpu_started = thread_cpu_us();
+        let started = WorkTimer::start();
         let (parent, state) = self.parent_state(parent_hash)?;
         // On the committed tip, read exactly the parent's version: a later block may be
         // committed while this one executes, and "latest" would then include it.
@@ -902,13 +928,12 @@ impl Ledger {
             txs: out.txs,
         };
         self.remember(&block, new_state, &out.tx_hashes, &out.receipts);
-        let took = started.elapsed();
-        self.metrics.record_work(BlockWork::Propose, took);
+        let (ms, cpu_ms) = started.finish(&self.metrics, BlockWork::Propose);
         tracing::debug!(
             height = env.height,
             txs = block.txs.len(),
-            ms = took.as_millis() as u64,
-            cpu_ms = (thread_cpu_us() - cpu_started) / 1000,
+            ms,
+            cpu_ms,
             select_ms = selected.as_millis() as u64,
             exec_ms = (executed - selected).as_millis() as u64,
             root_ms = (prepared - executed).as_millis() as u64,
@@ -960,8 +985,7 @@ impl Ledger {
         if executed()? {
             return Ok(()); // another caller executed it meanwhile
         }
-        let started = std::time::Instant::now();
-        let cpu_started = thread_cpu_us();
+        let started = WorkTimer::start();
         let invalid = |m: String| Err(LedgerError::InvalidBlock(m));
         let (parent, state) = self.parent_state(&block.header.parent)?;
         let h = &block.header;
@@ -1021,13 +1045,12 @@ impl Ledger {
             return invalid("state_root mismatch".into());
         }
         self.remember(block, new_state, &out.tx_hashes, &out.receipts);
-        let took = started.elapsed();
-        self.metrics.record_work(BlockWork::Verify, took);
+        let (ms, cpu_ms) = started.finish(&self.metrics, BlockWork::Verify);
         tracing::debug!(
             height = h.height,
             txs = block.txs.len(),
-            ms = took.as_millis() as u64,
-            cpu_ms = (thread_cpu_us() - cpu_started) / 1000,
+            ms,
+            cpu_ms,
             exec_ms = executed.as_millis() as u64,
             "verified"
         );
@@ -1051,8 +1074,7 @@ impl Ledger {
         if !lock(&self.pending).contains_key(&hash) {
             self.verify(block)?;
         }
-        let started = std::time::Instant::now();
-        let cpu_started = thread_cpu_us();
+        let started = WorkTimer::start();
         // Keep the speculative entry in place until the commit is durable, so a concurrent
         // verification of a child always finds its parent (pending or committed), never a gap
         // in which it would re-execute the parent into a second state object.
@@ -1095,13 +1117,12 @@ impl Ledger {
             .map(|t| Address::from_public_key(&self.hash, &t.body.sender))
             .collect();
         lock(&self.pool).prune(height + 1, &touched, |a| read_nonce(store, a));
-        let took = started.elapsed();
-        self.metrics.record_work(BlockWork::Commit, took);
+        let (ms, cpu_ms) = started.finish(&self.metrics, BlockWork::Commit);
         tracing::debug!(
             height,
             txs = block.txs.len(),
-            ms = took.as_millis() as u64,
-            cpu_ms = (thread_cpu_us() - cpu_started) / 1000,
+            ms,
+            cpu_ms,
             store_ms = stored.as_millis() as u64,
             "committed"
         );

@@ -43,6 +43,32 @@ fn step(a: &Ledger, b: &Ledger, now: u64) -> Block {
     block
 }
 
+/// Two ledgers (say, two validators) of one single-validator chain, with their directories.
+fn two_ledgers(suite: Suite) -> ([tempfile::TempDir; 2], Ledger, Ledger) {
+    let v = key(suite, 100);
+    let g = genesis(suite, std::slice::from_ref(&v));
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let a = Ledger::open(dirs[0].path(), &g, LedgerConfig::default()).unwrap();
+    let b = Ledger::open(dirs[1].path(), &g, LedgerConfig::default()).unwrap();
+    (dirs, a, b)
+}
+
+/// `sender`'s first transaction on `ledger`'s chain: create asset `symbol` (supply 5).
+fn create_asset(ledger: &Ledger, sender: &PrivateKey, symbol: &str) -> SignedTx {
+    sign_tx(
+        sender,
+        ledger.chain_id(),
+        0,
+        100,
+        BankCall::CreateAsset {
+            symbol: symbol.into(),
+            decimals: 0,
+            max_supply: 5,
+        }
+        .into_call(),
+    )
+}
+
 fn both_suites(f: impl Fn(Suite)) {
     for s in Suite::ALL {
         f(s)
@@ -310,27 +336,12 @@ fn finalize_wakes_height_waiters() {
 #[test]
 fn concurrent_verifications_of_one_block_execute_it_once() {
     let suite = Suite::Intl;
-    let v = key(suite, 100);
-    let g = genesis(suite, std::slice::from_ref(&v));
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
-    let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+    let (_dirs, a, b) = two_ledgers(suite);
     for i in 0..200u32 {
         let mut seed = [7u8; 32];
         seed[..4].copy_from_slice(&i.to_be_bytes());
         let sender = PrivateKey::from_seed(suite, &seed);
-        let tx = sign_tx(
-            &sender,
-            a.chain_id(),
-            0,
-            100,
-            BankCall::CreateAsset {
-                symbol: format!("S{i}"),
-                decimals: 0,
-                max_supply: 5,
-            }
-            .into_call(),
-        );
+        let tx = create_asset(&a, &sender, &format!("S{i}"));
         a.submit(&tx.encode()).unwrap();
     }
     let parent = a.finalized_block().unwrap().hash(&a.hasher());
@@ -355,24 +366,9 @@ fn concurrent_verifications_of_one_block_execute_it_once() {
 #[test]
 fn verifier_rejects_tampered_blocks() {
     let suite = Suite::Intl;
-    let v = key(suite, 100);
-    let g = genesis(suite, std::slice::from_ref(&v));
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Ledger::open(da.path(), &g, LedgerConfig::default()).unwrap();
-    let b = Ledger::open(db.path(), &g, LedgerConfig::default()).unwrap();
+    let (_dirs, a, b) = two_ledgers(suite);
     let alice = key(suite, 1);
-    let tx = sign_tx(
-        &alice,
-        a.chain_id(),
-        0,
-        100,
-        BankCall::CreateAsset {
-            symbol: "X".into(),
-            decimals: 0,
-            max_supply: 5,
-        }
-        .into_call(),
-    );
+    let tx = create_asset(&a, &alice, "X");
     a.submit(&tx.encode()).unwrap();
     let parent = a.finalized_block().unwrap().hash(&a.hasher());
     let block = a.propose(&parent, 1, b"l", 1_700_000_001_000).unwrap();
