@@ -508,19 +508,17 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let mut lat: Vec<f64> = Vec::new();
-    // (submitted at, latency) of every committed transaction, for the steady-state figures.
+    // (submitted at s, latency ms) of every committed transaction.
     let mut timed: Vec<(f64, f64)> = Vec::new();
     let mut last_commit = 0f64;
     for (i, c) in commits.iter().enumerate() {
         if let Some(c) = c {
             let s = submitted_at[i].load(Ordering::SeqCst) as f64 / 1e6;
-            lat.push((c - s).max(0.0) * 1e3);
             timed.push((s, (c - s).max(0.0) * 1e3));
             last_commit = last_commit.max(*c);
         }
     }
-    lat.sort_by(|a, b| a.total_cmp(b));
+    // Sorted latencies of the transactions submitted in [from, to) seconds of the window.
     let submitted_in = |from: f64, to: f64| {
         let mut v: Vec<f64> = timed
             .iter()
@@ -530,6 +528,7 @@ pub fn run(args: &BenchArgs) -> Result<Report> {
         v.sort_by(|a, b| a.total_cmp(b));
         v
     };
+    let lat = submitted_in(f64::NEG_INFINITY, f64::INFINITY);
     let steady = submitted_in(args.warmup as f64, f64::INFINITY);
     let latency_by_interval = (0..args.duration.div_ceil(INTERVAL_S))
         .map(|k| {
